@@ -1,0 +1,46 @@
+# territoires — two commands do everything on a fresh machine with Python 3.11 and pip:
+#   make demo   install, then build the warehouse from the bundled sample
+#   make test   install, then run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+PYTHON ?= python3
+# uv from PATH if present, otherwise the one pip installs as a module.
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: help install demo test build ui clean
+
+help:
+	@echo "make demo    install, then build the demo warehouse from the bundled sample"
+	@echo "make test    install, then run the tests"
+	@echo "make build   national build from live sources (territoires build)"
+	@echo "make ui      Dagster UI on http://127.0.0.1:3000"
+
+.venv/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen
+	$(RUN) python -m pipelines.extensions
+	@touch $@
+
+install: .venv/.installed
+
+demo: install
+	$(RUN) territoires demo
+
+test: install
+	$(RUN) pytest
+
+build: install
+	$(RUN) territoires build
+
+ui: install
+	$(RUN) territoires ui
+
+clean:
+	rm -rf .venv dbt_project/target

@@ -1,0 +1,6 @@
+"""Geography backbone: communes, EPCI, départements, régions, legal population, COG movements."""
+
+from pipelines.source_assets import build_source_asset
+
+raw_etalab_decoupage = build_source_asset("etalab_decoupage", group_name="geography")
+raw_insee_cog = build_source_asset("insee_cog", group_name="geography")

@@ -1,0 +1,62 @@
+"""The dbt models as Dagster assets, and the publish step that swaps the warehouse in."""
+
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from pipelines.dbt_project import dbt_project, ensure_manifest
+from pipelines.publish import new_build_id, publish
+from pipelines.resources import WarehouseResource
+
+ensure_manifest()
+
+
+class TerritoiresTranslator(DagsterDbtTranslator):
+    """dbt sources map onto the raw assets (raw/<source id>); models are keyed <schema>/<name>."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["source_name"]])
+        config = dbt_resource_props.get("config", {})
+        name = config.get("alias") or dbt_resource_props["name"]
+        return dg.AssetKey([config.get("schema") or "main", name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return dbt_resource_props.get("config", {}).get("schema") or "warehouse"
+
+
+translator = TerritoiresTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project)
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """dbt build (models, seeds and their tests) into the build database."""
+    os.environ["TERRITOIRES_WORK_DB"] = str(warehouse.data_home().work_db)
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+@dg.asset(
+    key=["warehouse", "published"],
+    deps=[warehouse_models],
+    group_name="publish",
+    kinds={"duckdb"},
+    description="Copies the build database, checks it, and atomically replaces <data home>/warehouse.duckdb.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    report = publish(
+        warehouse.data_home(), build_id=new_build_id(), sample=warehouse.is_sample(), dagster_run_id=context.run_id
+    )
+    context.log.info(f"published {report.path} (build {report.build_id})")
+    return dg.MaterializeResult(
+        metadata={
+            "build_id": report.build_id,
+            "path": dg.MetadataValue.path(report.path),
+            "bytes": report.bytes,
+            "tables": report.tables,
+            "geography_vintage": report.geography_vintage or "",
+        }
+    )

@@ -1,0 +1,9 @@
+{# A commune code is a 5-character string: numeric codes that lost their leading zero
+   (1001 → 01001) are padded; Corsican codes (2A004) and overseas codes (97411) keep theirs. #}
+{% macro normalise_commune_code(expr) -%}
+    case
+        when {{ expr }} is null or trim({{ expr }}) = '' then null
+        when regexp_matches(trim({{ expr }}), '^[0-9]{1,5}$') then lpad(trim({{ expr }}), 5, '0')
+        else upper(trim({{ expr }}))
+    end
+{%- endmacro %}

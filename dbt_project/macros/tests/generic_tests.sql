@@ -1,0 +1,35 @@
+{# Generic tests the project needs (dbt packages cannot be installed offline). #}
+
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    select {{ combination_of_columns | join(', ') }}, count(*) as occurrences
+    from {{ model }}
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}
+
+{% test accepted_range(model, column_name, min_value=none, max_value=none, where=none) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+      and (
+        false
+        {% if min_value is not none %} or {{ column_name }} < {{ min_value }} {% endif %}
+        {% if max_value is not none %} or {{ column_name }} > {{ max_value }} {% endif %}
+      )
+      {% if where %} and ({{ where }}) {% endif %}
+{% endtest %}
+
+{% test expression_is_true(model, expression) %}
+    select * from {{ model }} where not ({{ expression }})
+{% endtest %}
+
+{% test commune_code_format(model, column_name) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+      and not regexp_matches({{ column_name }}, '^([0-9]{2}|2[AB])[0-9]{3}$')
+{% endtest %}
+
+{% test not_empty(model) %}
+    select 1 where (select count(*) from {{ model }}) = 0
+{% endtest %}

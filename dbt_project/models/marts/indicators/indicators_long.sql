@@ -1,0 +1,27 @@
+{{ config(alias='long') }}
+-- Every indicator at every level (commune, epci, departement, region, france), every vintage,
+-- on the target geography. France means metropolitan France and the DROM (the scope of the
+-- INSEE statistics behind the indicators); the COM have no indicators.
+with geography as (
+    select commune_code, epci_code, departement_code, region_code
+    from {{ ref('geo_commune') }}
+    where zone in ('metro', 'drom')
+),
+
+rolled as (
+    {{ rollup_to_levels(ref('int_indicator_parts'), 'geography') }}
+)
+
+select
+    indicator_id,
+    level,
+    code,
+    vintage,
+    (select geography_vintage from {{ ref('int_geography_target') }}) as geography_vintage,
+    value,
+    numerator,
+    denominator,
+    base_vintage,
+    commune_count,
+    has_split
+from rolled

@@ -1,0 +1,1 @@
+"""Downloading, storing and unpacking the raw files published by data sources."""

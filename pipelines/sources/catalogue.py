@@ -1,0 +1,120 @@
+"""The source catalogue (`sources.yml`): ids, vintages, files, licences and checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOGUE_PATH = Path(__file__).with_name("sources.yml")
+
+
+class CatalogueError(ValueError):
+    """The catalogue, or a request against it, names something that does not exist."""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file of one vintage of a source."""
+
+    name: str
+    format: str
+    url: str | None
+    entity: str | None = None
+
+
+@dataclass(frozen=True)
+class Vintage:
+    """One release of a source (usually a year)."""
+
+    vintage: str
+    files: tuple[FileSpec, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def file(self, name: str) -> FileSpec | None:
+        """The file of that name, if the catalogue lists one."""
+        return next((f for f in self.files if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A catalogue entry."""
+
+    id: str
+    title: str
+    publisher: str
+    licence: str
+    attribution: str
+    homepage: str
+    cadence: str
+    release_month: int | None
+    reader: str
+    notes: str
+    entities: dict[str, dict[str, Any]]
+    vintages: dict[str, Vintage]
+
+    @property
+    def vintage_ids(self) -> list[str]:
+        return sorted(self.vintages)
+
+    def vintage(self, vintage: str) -> Vintage:
+        """The catalogue's entry for that vintage, or a clear error listing the known ones."""
+        try:
+            return self.vintages[str(vintage)]
+        except KeyError:
+            known = ", ".join(self.vintage_ids)
+            raise CatalogueError(
+                f"source {self.id} has no vintage {vintage} in the catalogue (known: {known}); "
+                f"add it to {CATALOGUE_PATH.name} first"
+            ) from None
+
+
+def _source_from_dict(source_id: str, raw: dict[str, Any]) -> Source:
+    missing = [k for k in ("title", "publisher", "licence", "reader", "vintages") if k not in raw]
+    if missing:
+        raise CatalogueError(f"catalogue entry {source_id} lacks {', '.join(missing)}")
+    vintages = {}
+    for vintage_id, entry in raw["vintages"].items():
+        entry = dict(entry or {})
+        files = tuple(
+            FileSpec(name=f["name"], format=f["format"], url=f.get("url"), entity=f.get("entity"))
+            for f in entry.pop("files", [])
+        )
+        if not files:
+            raise CatalogueError(f"catalogue entry {source_id} vintage {vintage_id} lists no files")
+        vintages[str(vintage_id)] = Vintage(str(vintage_id), files, entry)
+    return Source(
+        id=source_id,
+        title=raw["title"],
+        publisher=raw["publisher"],
+        licence=raw["licence"],
+        attribution=raw.get("attribution", raw["publisher"]),
+        homepage=raw.get("homepage", ""),
+        cadence=raw.get("cadence", "yearly"),
+        release_month=raw.get("release_month"),
+        reader=raw["reader"],
+        notes=" ".join(str(raw.get("notes", "")).split()),
+        entities=raw.get("entities", {}),
+        vintages=vintages,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Source]:
+    """Every source of the catalogue, by id."""
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return {sid: _source_from_dict(sid, entry) for sid, entry in raw["sources"].items()}
+
+
+def get_source(source_id: str) -> Source:
+    """The catalogue entry of a source id, or an error listing the valid ids."""
+    catalogue = load_catalogue()
+    try:
+        return catalogue[source_id]
+    except KeyError:
+        raise CatalogueError(
+            f"unknown source '{source_id}'; known sources: {', '.join(sorted(catalogue))}"
+        ) from None

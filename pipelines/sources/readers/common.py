@@ -1,0 +1,85 @@
+"""What every reader shares: decoding files, finding archive members, clear errors."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.sources.archives import list_members, read_member
+
+
+class ParseError(ValueError):
+    """A raw file could not be read; the message names the source, vintage and file."""
+
+
+def describe(source: str, vintage: str, path: Path) -> str:
+    """'<source> <vintage> <file name>', the prefix of every reader message."""
+    return f"{source} {vintage} {path.name}"
+
+
+def read_bytes(path: Path, member: str | None = None) -> bytes:
+    """The bytes of a file, gunzipped when it ends in .gz, or of one member of an archive."""
+    if member is not None:
+        return read_member(path, member)
+    data = path.read_bytes()
+    if path.name.endswith(".gz") and not path.name.endswith((".tar.gz", ".tgz")):
+        data = gzip.decompress(data)
+    return data
+
+
+def is_archive(path: Path) -> bool:
+    return path.name.endswith((".tgz", ".tar.gz", ".tar", ".zip"))
+
+
+def find_member(path: Path, file_name: str) -> str | None:
+    """The archive member whose base name is file_name (e.g. package/data/communes.json)."""
+    matches = [m for m in list_members(path) if m.rsplit("/", 1)[-1] == file_name]
+    return min(matches, key=len) if matches else None
+
+
+def load_json_records(data: bytes, where: str) -> list[dict]:
+    """A JSON array of objects, or a ParseError saying what was found instead."""
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"{where}: not valid UTF-8 JSON ({exc}); is the file complete?") from None
+    if not isinstance(value, list) or (value and not isinstance(value[0], dict)):
+        raise ParseError(f"{where}: expected a JSON array of objects, found {type(value).__name__}")
+    if not value:
+        raise ParseError(f"{where}: the JSON array is empty")
+    return value
+
+
+def frame_from_records(records: list[dict], list_columns: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Records → frame with every scalar column as text and the named columns as lists of text."""
+    frame = pl.from_dicts(records, infer_schema_length=None)
+    casts = []
+    for name, dtype in frame.schema.items():
+        if name in list_columns:
+            casts.append(pl.col(name).cast(pl.List(pl.Utf8)))
+        elif isinstance(dtype, (pl.List, pl.Struct)):
+            casts.append(pl.col(name))
+        else:
+            casts.append(pl.col(name).cast(pl.Utf8))
+    return frame.select(casts)
+
+
+def read_csv_text(data: bytes, where: str, *, separator: str = ",", encoding: str = "utf-8") -> pl.DataFrame:
+    """A delimited text file with every column kept as text (codes keep their leading zeros)."""
+    if not data.strip():
+        raise ParseError(f"{where}: the file is empty")
+    try:
+        text = data.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"{where}: cannot be decoded as {encoding} (byte {exc.start}); "
+            "the publisher may have changed the encoding"
+        ) from None
+    try:
+        return pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise ParseError(f"{where}: not a readable '{separator}'-separated file ({exc})") from None

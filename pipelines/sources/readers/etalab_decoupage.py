@@ -1,0 +1,77 @@
+"""Etalab decoupage-administratif: communes, EPCI (with their members), départements, régions.
+
+Accepts the four JSON files, gzipped or not, or the published package archive
+(`package/data/<entity>.json`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.sources.readers.common import (
+    ParseError,
+    describe,
+    find_member,
+    frame_from_records,
+    is_archive,
+    load_json_records,
+    read_bytes,
+)
+
+SOURCE = "etalab_decoupage"
+FILE_ENTITIES = ("communes", "epci", "departements", "regions")
+
+
+def _locate(files: Sequence[Path], entity: str) -> tuple[Path, str | None] | None:
+    """The first file (newest first) holding <entity>.json, as a file or an archive member."""
+    wanted = f"{entity}.json"
+    for path in files:
+        if path.name in (wanted, wanted + ".gz"):
+            return path, None
+        if is_archive(path):
+            member = find_member(path, wanted)
+            if member:
+                return path, member
+    return None
+
+
+def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str, tuple[pl.DataFrame, Path]]:
+    """Entity frames of one vintage, each with the file it came from:
+    communes, epci, epci_members, departements, regions."""
+    frames: dict[str, tuple[pl.DataFrame, Path]] = {}
+    for entity in FILE_ENTITIES:
+        found = _locate(files, entity)
+        if found is None:
+            names = ", ".join(p.name for p in files) or "no file"
+            raise ParseError(
+                f"{source} {vintage}: no {entity}.json among the snapshot files ({names}); "
+                "ingest the four JSON files or the package .tgz"
+            )
+        path, member = found
+        where = describe(source, vintage, path) + (f" ({member})" if member else "")
+        records = load_json_records(read_bytes(path, member), where)
+        if entity == "epci":
+            epci, members = _epci_frames(records, where)
+            frames["epci"], frames["epci_members"] = (epci, path), (members, path)
+        else:
+            frame = frame_from_records(records, list_columns=("anciensCodes", "codesPostaux"))
+            frames[entity] = (frame, path)
+    return frames
+
+
+def _epci_frames(records: list[dict], where: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The EPCI list and, exploded from its `membres`, one row per member commune."""
+    epci = frame_from_records(records)
+    if "membres" not in epci.columns:
+        raise ParseError(f"{where}: EPCI objects have no 'membres' list; cannot link communes to EPCI")
+    members = (
+        epci.select(pl.col("code").alias("epci_code"), pl.col("membres"))
+        .explode("membres")
+        .drop_nulls("membres")
+        .unnest("membres")
+    )
+    members = members.select([pl.col(c).cast(pl.Utf8) for c in members.columns])
+    return epci.drop("membres"), members
