@@ -9,8 +9,11 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.dbt_project import dbt_project, ensure_manifest
+from pipelines.ingestion import ensure_raw_tables
 from pipelines.publish import new_build_id, publish
 from pipelines.resources import WarehouseResource
+from pipelines.sources.catalogue import load_catalogue
+from pipelines.warehouse_meta import ensure_meta_tables
 
 ensure_manifest()
 
@@ -35,6 +38,12 @@ translator = TerritoiresTranslator(settings=DagsterDbtTranslatorSettings(enable_
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=translator, project=dbt_project)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """dbt build (models, seeds and their tests) into the build database."""
+    # Every catalogue source has its raw tables, loaded or not, so dbt always compiles and
+    # the indicators of a source that never loaded are simply absent.
+    with warehouse.connect() as con:
+        ensure_meta_tables(con)
+        for source in load_catalogue().values():
+            ensure_raw_tables(con, source)
     os.environ["TERRITOIRES_WORK_DB"] = str(warehouse.data_home().work_db)
     yield from dbt.cli(["build"], context=context).stream()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ def run_build(
     *,
     sources: Sequence[str] = (),
     vintages: Sequence[str] = (),
+    vintages_by_source: dict[str, list[str]] | None = None,
     offline: bool = False,
     mirror: str = "",
     trigger: str = "cli",
@@ -42,7 +44,8 @@ def run_build(
     """Fetch and load the selected sources, run dbt, and publish, as one Dagster run.
 
     `sources` limits the run to those sources and what depends on them; `vintages`
-    limits every selected source to those vintages.
+    limits every selected source to those vintages, `vintages_by_source` sets them
+    source by source.
     """
     prepare_dagster_home(home)
     # Imported here: loading the definitions needs DAGSTER_HOME and the dbt manifest.
@@ -54,11 +57,20 @@ def run_build(
     for source_id in sources:
         get_source(source_id)  # unknown id: a clear error listing the known ones
     selected = list(sources) or sorted(raw)
-    selection = dg.AssetSelection.keys(*[raw[s].key for s in selected]).downstream() if sources else dg.AssetSelection.all()
+    selection = dg.AssetSelection.all()
+    if sources:
+        # What depends on the chosen sources, plus what that needs (dbt seeds), minus other sources.
+        others = [raw[s].key for s in raw if s not in selected]
+        selection = (
+            dg.AssetSelection.assets(*[raw[s].key for s in selected]).downstream().upstream()
+            - dg.AssetSelection.assets(*others)
+        )
 
     run_config: dict = {"ops": {}}
     for source_id in selected:
         wanted = [v for v in vintages if v in get_source(source_id).vintages] if vintages else []
+        if vintages_by_source is not None:
+            wanted = list(vintages_by_source.get(source_id, []))
         run_config["ops"][raw[source_id].op.name] = {"config": {"vintages": wanted}}
 
     with dg.DagsterInstance.get() as instance:
@@ -66,7 +78,7 @@ def run_build(
             all_assets,
             selection=selection,
             instance=instance,
-            resources=default_resources(offline=offline, source_mirror=mirror),
+            resources=default_resources(home=str(home.root), offline=offline, source_mirror=mirror),
             run_config=run_config,
             raise_on_error=False,
             tags={"territoires/trigger": trigger, "territoires/writes": "warehouse"},
@@ -80,8 +92,7 @@ def summarise(result: dg.ExecuteInProcessResult) -> BuildResult:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
-            message = error.message.strip().splitlines()[0] if error else "failed"
-            summary.failed_steps.append(f"{event.step_key}: {message}")
+            summary.failed_steps.append(f"{event.step_key}: {_failure_message(error.message if error else '')}")
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
             label = f"{evaluation.asset_key.to_user_string()} · {evaluation.check_name}"
@@ -92,3 +103,13 @@ def summarise(result: dg.ExecuteInProcessResult) -> BuildResult:
         if mat.asset_key.path[0] == "raw" and "vintages" in mat.metadata:
             summary.source_statuses[mat.asset_key.path[1]] = mat.metadata["vintages"].value
     return summary
+
+
+def _failure_message(message: str) -> str:
+    """The useful part of a step failure: dbt's own error lines when there are some."""
+    message = re.sub(r"\x1b\[[0-9;]*m", "", message)  # dbt colours its output
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if "Errors parsed from dbt logs:" in lines:
+        lines = lines[lines.index("Errors parsed from dbt logs:") + 1 :]
+        return " | ".join(lines[:6])
+    return lines[0] if lines else "failed"

@@ -57,10 +57,10 @@ class SourceClient(dg.ConfigurableResource):
         return Fetcher(self.store(home), mirror=self.mirror or mirror(), offline=self.offline)
 
 
-def default_resources(*, offline: bool = False, source_mirror: str = "") -> dict[str, object]:
+def default_resources(*, home: str = "", offline: bool = False, source_mirror: str = "") -> dict[str, object]:
     """The resources every run uses; the CLI passes its flags through here."""
     return {
-        "warehouse": WarehouseResource(),
+        "warehouse": WarehouseResource(home=home),
         "sources": SourceClient(mirror=source_mirror, offline=offline),
         "dbt": DbtCliResource(
             project_dir=dbt_project,

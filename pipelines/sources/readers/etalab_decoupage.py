@@ -69,7 +69,7 @@ def _epci_frames(records: list[dict], where: str) -> tuple[pl.DataFrame, pl.Data
         raise ParseError(f"{where}: EPCI objects have no 'membres' list; cannot link communes to EPCI")
     members = (
         epci.select(pl.col("code").alias("epci_code"), pl.col("membres"))
-        .explode("membres")
+        .explode("membres", empty_as_null=True)
         .drop_nulls("membres")
         .unnest("membres")
     )

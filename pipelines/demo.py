@@ -1,0 +1,90 @@
+"""`territoires demo`: the full pipeline on the bundled sample, through a local HTTP mirror."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import duckdb
+
+from pipelines.build import BuildResult, run_build
+from pipelines.publish import SAMPLE_NOTICE
+from pipelines.resources import SAMPLE_MARKER
+from pipelines.sample import write_sample
+from pipelines.settings import DataHome, data_home
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@contextmanager
+def serve_directory(directory) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 (a free port) for the duration; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def demo_home() -> DataHome:
+    """<TERRITOIRES_HOME>/demo: the sample never mixes with real data."""
+    return DataHome(data_home().root / "demo")
+
+
+def run_demo(*, fresh: bool = False) -> tuple[DataHome, BuildResult, str]:
+    """Write the sample, serve it as a mirror, build and publish; returns (home, result, summary)."""
+    home = demo_home()
+    if fresh and home.root.exists():
+        shutil.rmtree(home.root)
+    home.ensure()
+    (home.root / SAMPLE_MARKER).write_text(SAMPLE_NOTICE + "\n", encoding="utf-8")
+    mirror_dir = home.root / "sample_files"
+    written = write_sample(mirror_dir)
+    with serve_directory(mirror_dir) as base_url:
+        result = run_build(
+            home,
+            sources=sorted(written),
+            vintages_by_source=written,
+            mirror=base_url,
+            trigger="demo",
+        )
+    return home, result, summarise_warehouse(home) if result.success else ""
+
+
+def summarise_warehouse(home: DataHome) -> str:
+    """Where things are and what was built, for the end of the demo."""
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        counts = {
+            name: con.execute(f"select count(*) from {name}").fetchone()[0]
+            for name in ("geo.commune", "geo.epci", "geo.departement", "geo.region", "geo.commune_passage", "indicators.long")
+        }
+        geography = con.execute("select geography_vintage from meta.about").fetchone()[0]
+        indicators = con.execute(
+            "select indicator_id, array_to_string(vintages, ', ') from indicators.catalogue order by 1"
+        ).fetchall()
+        merged = con.execute("select count(*) from geo.commune_passage where link_type <> 'same_code'").fetchone()[0]
+    lines = [
+        "territoires demo — SAMPLE DATA (a fictitious territory)",
+        f"  warehouse   {home.warehouse}",
+        f"  exports     {home.exports}",
+        f"  Dagster UI  TERRITOIRES_HOME={home.root} territoires ui   → http://127.0.0.1:3000",
+        f"  SQL         TERRITOIRES_HOME={home.root} territoires query \"select * from indicators.catalogue\"",
+        "",
+        f"  geography {geography}: {counts['geo.commune']} communes, {counts['geo.epci']} EPCI, "
+        f"{counts['geo.departement']} départements, {counts['geo.region']} régions",
+        f"  commune passage: {counts['geo.commune_passage']} codes, {merged} of them mapped onto another commune",
+        f"  indicators.long: {counts['indicators.long']} rows",
+    ]
+    lines += [f"    {indicator_id:<26} vintages {vintages}" for indicator_id, vintages in indicators]
+    return "\n".join(lines)
