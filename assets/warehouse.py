@@ -57,7 +57,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     report = publish(
-        warehouse.data_home(), build_id=new_build_id(), sample=warehouse.is_sample(), dagster_run_id=context.run_id
+        warehouse.data_home(), build_id=new_build_id(), sample=warehouse.is_sample(), dagster_run_id=context.run.run_id
     )
     context.log.info(f"published {report.path} (build {report.build_id})")
     return dg.MaterializeResult(

@@ -98,14 +98,17 @@ def demo(keep_going: bool) -> None:
 
 @main.command()
 @click.argument("source")
-@click.option("--vintage", required=True, help="Vintage the file belongs to (e.g. 2026).")
-@click.option("--file", "path", required=True, type=click.Path(path_type=Path), help="The file obtained by hand.")
-@click.option("--name", default=None, help="Store it under this file name (default: the file's own name).")
-def ingest(source: str, vintage: str, path: Path, name: str | None) -> None:
-    """Add a file obtained by hand as a snapshot of SOURCE, with the same checks as a download.
+@click.option("--vintage", required=True, help="Vintage the files belong to (e.g. 2026).")
+@click.option(
+    "--file", "paths", required=True, multiple=True, type=click.Path(path_type=Path),
+    help="A file obtained by hand (repeatable: e.g. the four Etalab JSON files, or the package .tgz).",
+)
+def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
+    """Add files obtained by hand as snapshots of SOURCE, with the same checks as a download.
 
-    The file is copied into the raw store, parsed and validated; `territoires build --offline`
-    then loads it. An invalid file is kept for inspection but never used.
+    Each file is copied into the raw store under its own name, then the vintage is parsed
+    and validated; `territoires build --offline` loads it. An invalid file is kept for
+    inspection but never used.
     """
     from pipelines.ingestion import current_snapshots, parse_and_validate
     from pipelines.quality import ValidationFailed
@@ -113,7 +116,7 @@ def ingest(source: str, vintage: str, path: Path, name: str | None) -> None:
     from pipelines.sources.catalogue import CatalogueError, get_source
     from pipelines.sources.errors import SourceError
     from pipelines.sources.fetch import Fetcher
-    from pipelines.sources.readers import ParseError
+    from pipelines.sources.readers import IncompleteVintage, ParseError
     from pipelines.sources.snapshots import RawStore
 
     home = data_home().ensure()
@@ -123,19 +126,28 @@ def ingest(source: str, vintage: str, path: Path, name: str | None) -> None:
     except CatalogueError as exc:
         _fail(str(exc))
     store = RawStore(home.root)
+    added = []
     with Fetcher(store, offline=True) as fetcher:
-        try:
-            snapshot = fetcher.ingest_file(source, vintage, path, file_name=name)
-        except SourceError as exc:
-            _fail(str(exc))
-    click.echo(f"stored {snapshot.path} (sha256 {snapshot.sha256[:12]}…, {snapshot.bytes:,} bytes)")
+        for path in paths:
+            try:
+                snapshot = fetcher.ingest_file(source, vintage, path)
+            except SourceError as exc:
+                _fail(str(exc))
+            added.append(snapshot)
+            click.echo(f"stored {snapshot.path} (sha256 {snapshot.sha256[:12]}…, {snapshot.bytes:,} bytes)")
     sample = (home.root / SAMPLE_MARKER).exists()
     try:
         frames = parse_and_validate(spec, vintage, current_snapshots(store, source, vintage), sample=sample)
+    except IncompleteVintage as exc:
+        click.secho(f"stored, not checked yet: {exc}", fg="yellow")
+        return
     except (ParseError, ValidationFailed, SourceError) as exc:
-        store.mark(snapshot, "invalid", str(exc))
-        _fail(f"{exc}\nThe file is kept at {snapshot.path} for inspection and will not be loaded.")
-    store.mark(snapshot, "valid")
+        for snapshot in added:
+            store.mark(snapshot, "invalid", str(exc))
+        kept = ", ".join(str(s.path) for s in added)
+        _fail(f"{exc}\nThe file is kept at {kept} for inspection and will not be loaded.")
+    for snapshot in {snap.path: snap for _, snap in frames.values()}.values():
+        store.mark(snapshot, "valid")
     for entity, (frame, snap) in sorted(frames.items()):
         click.echo(f"  {entity:<14} {frame.height:>8,} rows from {snap.file_name}")
     click.secho(f"{source} {vintage} is valid; run `territoires build --offline` to load it.", fg="green")
@@ -179,6 +191,16 @@ def status() -> None:
 # --------------------------------------------------------------------------- query
 
 
+def _readable_warehouse() -> Path:
+    """The published warehouse; before any real build, the demo's (said on stderr)."""
+    home = data_home()
+    demo = home.root / "demo" / "warehouse.duckdb"
+    if not home.warehouse.exists() and demo.exists():
+        click.secho(f"(no warehouse at {home.warehouse} yet: reading the demo warehouse {demo}, sample data)", err=True, fg="yellow")
+        return demo
+    return home.warehouse
+
+
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
@@ -191,7 +213,7 @@ def query(sql: str, fmt: str) -> None:
     from pipelines.query import QueryError, render, run_query
 
     try:
-        frame = run_query(data_home().warehouse, sql)
+        frame = run_query(_readable_warehouse(), sql)
     except QueryError as exc:
         _fail(str(exc))
     click.echo(render(frame, fmt), nl=fmt == "table")

@@ -18,7 +18,7 @@ from pipelines.quality import FrameSpec, ValidationFailed, validate_frame
 from pipelines.sources.catalogue import Source
 from pipelines.sources.errors import SourceError
 from pipelines.sources.fetch import Fetcher, FetchRequest
-from pipelines.sources.readers import ParseError, get_reader
+from pipelines.sources.readers import IncompleteVintage, ParseError, get_reader
 from pipelines.sources.snapshots import RawStore, Snapshot
 from pipelines.warehouse_meta import ensure_meta_tables
 
@@ -220,6 +220,9 @@ def ingest_vintage(
         return outcome
     try:
         frames = parse_and_validate(source, vintage, snapshots, sample=sample)
+    except IncompleteVintage as exc:
+        outcome.detail = "; ".join([*errors, str(exc)])
+        return outcome
     except (ParseError, ValidationFailed, SourceError) as exc:
         for snap in snapshots:
             if snap.sha256 not in previous:

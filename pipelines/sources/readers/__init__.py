@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sources.readers import etalab_decoupage, insee_cog
-from pipelines.sources.readers.common import ParseError
+from pipelines.sources.readers.common import IncompleteVintage, ParseError
 
 # (snapshot files newest first, vintage) -> {entity: (frame, file it came from)}
 Reader = Callable[[Sequence[Path], str], dict[str, tuple[pl.DataFrame, Path]]]
@@ -31,4 +31,4 @@ def get_reader(name: str) -> Reader:
         raise ParseError(f"no reader named '{name}'; known readers: {', '.join(sorted(READERS))}") from None
 
 
-__all__ = ["READERS", "ParseError", "Reader", "get_reader"]
+__all__ = ["READERS", "IncompleteVintage", "ParseError", "Reader", "get_reader"]

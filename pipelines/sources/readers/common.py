@@ -16,6 +16,10 @@ class ParseError(ValueError):
     """A raw file could not be read; the message names the source, vintage and file."""
 
 
+class IncompleteVintage(ParseError):
+    """A file the vintage needs has no snapshot yet (nothing wrong with the others)."""
+
+
 def describe(source: str, vintage: str, path: Path) -> str:
     """'<source> <vintage> <file name>', the prefix of every reader message."""
     return f"{source} {vintage} {path.name}"
@@ -80,6 +84,8 @@ def read_csv_text(data: bytes, where: str, *, separator: str = ",", encoding: st
             "the publisher may have changed the encoding"
         ) from None
     try:
-        return pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False)
+        frame = pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False)
     except pl.exceptions.PolarsError as exc:
         raise ParseError(f"{where}: not a readable '{separator}'-separated file ({exc})") from None
+    # Blank lines (often at the end of a file) come back as rows of nulls.
+    return frame.filter(~pl.all_horizontal(pl.all().is_null()))

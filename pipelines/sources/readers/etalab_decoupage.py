@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sources.readers.common import (
+    IncompleteVintage,
     ParseError,
     describe,
     find_member,
@@ -46,7 +47,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
         found = _locate(files, entity)
         if found is None:
             names = ", ".join(p.name for p in files) or "no file"
-            raise ParseError(
+            raise IncompleteVintage(
                 f"{source} {vintage}: no {entity}.json among the snapshot files ({names}); "
                 "ingest the four JSON files or the package .tgz"
             )

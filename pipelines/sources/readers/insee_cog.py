@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.sources.readers.common import ParseError, describe, read_bytes, read_csv_text
+from pipelines.sources.readers.common import IncompleteVintage, describe, read_bytes, read_csv_text
 
 SOURCE = "insee_cog"
 
@@ -31,5 +31,5 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
         frames[entity] = (read_csv_text(read_bytes(path), describe(source, vintage, path)), path)
     if "communes" not in frames:
         names = ", ".join(p.name for p in files) or "no file"
-        raise ParseError(f"{source} {vintage}: no v_commune_<year>.csv among the snapshot files ({names})")
+        raise IncompleteVintage(f"{source} {vintage}: no v_commune_<year>.csv among the snapshot files ({names})")
     return frames

@@ -1,0 +1,156 @@
+"""The whole pipeline on the sample: fetch over HTTP, validate, load, dbt, publish."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.sample import build_territory
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def territory():
+    return build_territory()
+
+
+@pytest.fixture(scope="module")
+def warehouse(sample_build):
+    home, _ = sample_build
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def scalar(con, sql, params=None):
+    return con.execute(sql, params or []).fetchone()[0]
+
+
+def test_every_sample_source_and_vintage_loaded(sample_build):
+    _, result = sample_build
+    assert result.source_statuses == {
+        "etalab_decoupage": {"2025": "loaded", "2026": "loaded"},
+        "insee_cog": {"2025": "loaded", "2026": "loaded"},
+    }
+    assert result.failed_checks == [] and result.failed_steps == []
+
+
+def test_geography_is_the_2026_sample(warehouse, territory):
+    expected = {c.code for c in territory.geography("2026").actuelles}
+    assert {r[0] for r in warehouse.execute("select commune_code from geo.commune").fetchall()} == expected
+    assert scalar(warehouse, "select count(*) from geo.departement") == 4
+    assert scalar(warehouse, "select count(*) from geo.epci") == len(territory.geography("2026").epcis)
+    assert scalar(warehouse, "select count(*) from geo.commune where epci_code is null") == 0
+    assert scalar(warehouse, "select max(geography_vintage) from geo.commune") == "2026"
+
+
+def test_passage_maps_merged_communes_and_arrondissements(warehouse, territory):
+    passage = dict(warehouse.execute("select old_code, commune_code from geo.commune_passage").fetchall())
+    for merger in territory.mergers:
+        for code in merger.predecessors:
+            assert passage[code] == merger.code
+    assert all(passage[f"6938{i}"] == "69123" for i in range(1, 10))
+    # every 2025 commune code maps onto a 2026 commune
+    codes_2025 = {c.code for c in territory.geography("2025").actuelles}
+    assert codes_2025 <= set(passage)
+    assert {passage[c] for c in codes_2025} <= {c.code for c in territory.geography("2026").actuelles}
+
+
+def test_merged_commune_gets_the_sum_of_its_predecessors(warehouse, territory):
+    geography_2025 = territory.geography("2025")
+    for merger in territory.mergers:
+        expected = sum(geography_2025.commune(code).population for code in merger.predecessors)
+        value = scalar(
+            warehouse,
+            "select value from indicators.long where indicator_id = 'population' and level = 'commune' "
+            "and vintage = '2025' and code = ?",
+            [merger.code],
+        )
+        assert value == expected, merger.code
+
+
+def test_population_totals_are_kept_at_every_level(warehouse, territory):
+    for vintage in ("2025", "2026"):
+        total = sum(c.population for c in territory.geography(vintage).actuelles)
+        sums = dict(
+            warehouse.execute(
+                "select level, sum(value) from indicators.long where indicator_id = 'population' and vintage = ? group by 1",
+                [vintage],
+            ).fetchall()
+        )
+        assert sums == {level: total for level in ("commune", "epci", "departement", "region", "france")}
+
+
+def test_change_rate_at_epci_level_is_a_ratio_of_sums_not_a_mean_of_ratios(warehouse):
+    rows = warehouse.execute(
+        """
+        select e.code, e.value, e.numerator, e.denominator, avg(c.value) as mean_of_communes
+        from indicators.long as e
+        join geo.commune as g on g.epci_code = e.code
+        join indicators.long as c
+          on c.code = g.commune_code and c.level = 'commune' and c.indicator_id = e.indicator_id and c.vintage = e.vintage
+        where e.indicator_id = 'population_change_rate' and e.level = 'epci'
+        group by all
+        """
+    ).fetchall()
+    assert rows
+    differs = 0
+    for code, value, numerator, denominator, mean_of_communes in rows:
+        assert value == pytest.approx(100 * ((numerator / denominator) ** (1 / 1) - 1)), code
+        differs += abs(value - mean_of_communes) > 1e-9
+    assert differs > 0  # the two differ on real-looking data, so the test can tell them apart
+
+
+def test_catalogue_describes_every_published_indicator(warehouse):
+    catalogue = dict(warehouse.execute("select indicator_id, vintages from indicators.catalogue").fetchall())
+    published = {r[0] for r in warehouse.execute("select distinct indicator_id from indicators.long").fetchall()}
+    assert published == set(catalogue) == {"population", "population_change_rate"}
+    assert catalogue["population"] == ["2025", "2026"]
+    columns = [r[0] for r in warehouse.execute("describe indicators.catalogue").fetchall()]
+    assert {"indicator_id", "label_fr", "unit", "definition", "sources", "aggregation", "vintages"} <= set(columns)
+
+
+def test_warehouse_is_marked_as_sample_and_records_its_inputs(warehouse):
+    sample, notice = warehouse.execute("select sample_data, notice from meta.about").fetchone()
+    assert sample is True and "ictitious" in notice
+    snapshots = warehouse.execute(
+        "select source, vintage, file_name, url, sha256, bytes, origin, status from meta.source_snapshots"
+    ).fetchall()
+    assert len(snapshots) == 12  # 4 Etalab files + 2 COG files, two vintages
+    for source, vintage, file_name, url, sha256, size, origin, status in snapshots:
+        assert url.startswith("http://127.0.0.1:") and url.endswith(f"/{source}/{vintage}/{file_name}")
+        assert len(sha256) == 64 and size > 0 and origin == "mirror" and status == "valid"
+    assert scalar(warehouse, "select count(*) from meta.runs where status = 'published'") == 1
+
+
+def test_raw_tables_carry_vintage_and_snapshot(warehouse):
+    rows = warehouse.execute(
+        """
+        select r._vintage, count(*), count(distinct r._snapshot_sha256)
+        from raw.etalab_decoupage__communes as r
+        join meta.source_snapshots as s on s.sha256 = r._snapshot_sha256
+        group by 1 order by 1
+        """
+    ).fetchall()
+    assert [(v, n > 0, shas) for v, n, shas in rows] == [("2025", True, 1), ("2026", True, 1)]
+
+
+def test_a_rerun_with_nothing_new_downloads_and_loads_nothing(sample_build_copy, sample_files):
+    from pipelines.build import run_build
+    from pipelines.demo import serve_directory
+    from pipelines.sources.snapshots import RawStore
+
+    home = sample_build_copy
+    before = {s.sha256 for s in RawStore(home.root).snapshots()}
+    folder, written = sample_files
+    with serve_directory(folder) as base_url:
+        result = run_build(home, sources=sorted(written), vintages_by_source=written, mirror=base_url)
+    assert result.success
+    assert result.source_statuses == {
+        "etalab_decoupage": {"2025": "unchanged", "2026": "unchanged"},
+        "insee_cog": {"2025": "unchanged", "2026": "unchanged"},
+    }
+    assert {s.sha256 for s in RawStore(home.root).snapshots()} == before
+    attempts = RawStore(home.root).attempts()[-12:]
+    assert {a["status"] for a in attempts} == {"unchanged"}
