@@ -78,8 +78,8 @@ def summarise_warehouse(home: DataHome) -> str:
         "territoires demo — SAMPLE DATA (a fictitious territory)",
         f"  warehouse   {home.warehouse}",
         f"  exports     {home.exports}",
-        f"  Dagster UI  TERRITOIRES_HOME={home.root} territoires ui   → http://127.0.0.1:3000",
-        f"  SQL         TERRITOIRES_HOME={home.root} territoires query \"select * from indicators.catalogue\"",
+        f"  Dagster UI  TERRITOIRES_HOME={home.root} uv run territoires ui   → http://127.0.0.1:3000",
+        "  SQL         uv run territoires query \"select * from indicators.catalogue\"   (reads the demo until a real build exists)",
         "",
         f"  geography {geography}: {counts['geo.commune']} communes, {counts['geo.epci']} EPCI, "
         f"{counts['geo.departement']} départements, {counts['geo.region']} régions",
