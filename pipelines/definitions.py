@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from assets import geography, warehouse
+import assets
 from pipelines.resources import default_resources
 
-all_assets = dg.load_assets_from_modules([geography, warehouse])
+# One module per family of data under assets/, plus the dbt assets and the publish step.
+all_assets = dg.load_assets_from_package_module(assets)
 
 build_job = dg.define_asset_job(
     "build_warehouse",

@@ -7,9 +7,9 @@ parse path. Everything comes from one in-memory model, :class:`Territory`, built
 with fictitious communes (names made of syllables, codes in the real format), their EPCI,
 populations, town-hall coordinates and density levels, for each geography vintage.
 
-Each source has one writer function taking the territory and the mirror root; a new source is
-one more function registered in :data:`SAMPLE_WRITERS`, deriving its data from the same
-territory so that all sample files agree with each other.
+Each source has one writer taking the territory and the mirror root: the geography writers
+are here (:data:`GEOGRAPHY_WRITERS`); every other source has a module of its own in this
+package, deriving its data from the same territory so that all sample files agree.
 
 Geography story told by the sample:
 
@@ -1139,17 +1139,7 @@ def _v_mvt_commune_row(m: Movement) -> list:
 
 
 # Source id → writer. Later sources (census by age, BPE, APL, density grid, GTFS…) add theirs.
-SAMPLE_WRITERS: dict[str, Callable[[Territory, Path], list[str]]] = {
+GEOGRAPHY_WRITERS: dict[str, Callable[[Territory, Path], list[str]]] = {
     "etalab_decoupage": write_etalab_decoupage,
     "insee_cog": write_insee_cog,
 }
-
-
-def write_sample(dest: Path, seed: int = DEFAULT_SEED) -> dict[str, list[str]]:
-    """Write every sample file as a mirror tree <dest>/<source>/<vintage>/<file name>.
-
-    Returns {source: [vintages]} written. The bytes are identical on every call with the same
-    seed: no timestamps, a fixed key order, fixed number formatting.
-    """
-    territory = build_territory(seed)
-    return {source: writer(territory, Path(dest)) for source, writer in SAMPLE_WRITERS.items()}

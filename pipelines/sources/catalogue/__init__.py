@@ -1,4 +1,14 @@
-"""The source catalogue (`sources.yml`): ids, vintages, files, licences and checks."""
+"""The source catalogue: one YAML file per source in this folder, named after the source id.
+
+Each entry says who publishes the source, its licence and attribution, how often it is
+released (cadence, release_month), which reader parses it, what each parsed entity must
+satisfy (`entities`: columns, optional and list columns, key, commune code columns,
+not-null, numeric columns, value sets, row range — checked with Great Expectations before
+loading) and, per vintage, the files to fetch (name, format, url, entity). A mirror
+(TERRITOIRES_MIRROR) is laid out as <source>/<vintage>/<file name>.
+
+Row ranges hold for the national files; the bundled sample relaxes the lower bound.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,7 @@ from typing import Any
 
 import yaml
 
-CATALOGUE_PATH = Path(__file__).with_name("sources.yml")
+CATALOGUE_DIR = Path(__file__).parent
 
 
 class CatalogueError(ValueError):
@@ -68,7 +78,7 @@ class Source:
             known = ", ".join(self.vintage_ids)
             raise CatalogueError(
                 f"source {self.id} has no vintage {vintage} in the catalogue (known: {known}); "
-                f"add it to {CATALOGUE_PATH.name} first"
+                f"add it to {CATALOGUE_DIR / (self.id + '.yml')} first"
             ) from None
 
 
@@ -103,10 +113,16 @@ def _source_from_dict(source_id: str, raw: dict[str, Any]) -> Source:
 
 
 @lru_cache(maxsize=4)
-def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, Source]:
+def load_catalogue(folder: Path = CATALOGUE_DIR) -> dict[str, Source]:
     """Every source of the catalogue, by id."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return {sid: _source_from_dict(sid, entry) for sid, entry in raw["sources"].items()}
+    catalogue = {}
+    for path in sorted(Path(folder).glob("*.yml")):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise CatalogueError(f"catalogue file {path} is not valid YAML: {exc}") from None
+        catalogue[path.stem] = _source_from_dict(path.stem, raw or {})
+    return catalogue
 
 
 def get_source(source_id: str) -> Source:
