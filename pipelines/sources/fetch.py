@@ -41,6 +41,7 @@ FORMAT_LABELS = {
     "xls": "Excel (.xls)",
     "parquet": "Parquet",
     "txt": "text",
+    "lzma": "LZMA-compressed",
 }
 
 # First bytes every file of these formats starts with.
@@ -51,6 +52,7 @@ MAGIC = {
     "json.gz": b"\x1f\x8b",
     "parquet": b"PAR1",
     "xls": b"\xd0\xcf\x11\xe0",
+    "lzma": b"\x5d\x00\x00",
 }
 
 # Binary signatures that must not appear at the start of a text file.
@@ -64,7 +66,7 @@ BINARY_SIGNATURES = [
 
 TEXT_FORMATS = ("csv", "json", "geojson", "txt")
 # Formats where a JSON object at the start of the file means an error message.
-JSON_REFUSED = ("csv", "zip", "xlsx", "xls", "tgz", "parquet", "txt")
+JSON_REFUSED = ("csv", "zip", "xlsx", "xls", "tgz", "parquet", "txt", "lzma")
 
 _SUFFIXES = [
     (".json.gz", "json.gz"),
@@ -78,6 +80,7 @@ _SUFFIXES = [
     (".xls", "xls"),
     (".parquet", "parquet"),
     (".txt", "txt"),
+    (".lzma", "lzma"),
 ]
 
 _INGEST_HINT = "download the file by hand and add it with `territoires ingest`"
