@@ -123,9 +123,9 @@ def frame_spec(source: Source, entity: str, frame: pl.DataFrame, *, sample: bool
 
 
 def loaded_snapshots(con: duckdb.DuckDBPyConnection, source_id: str, vintage: str) -> list[str]:
-    """The snapshot hashes the raw tables currently hold for a vintage."""
+    """Every snapshot hash the last good load of a vintage was made from."""
     rows = con.execute(
-        "select distinct snapshot_sha256 from meta.raw_loads where source = ? and vintage = ? order by 1",
+        "select distinct snapshot_sha256 from meta.raw_load_snapshots where source = ? and vintage = ? order by 1",
         [source_id, vintage],
     ).fetchall()
     return [r[0] for r in rows]
@@ -136,13 +136,25 @@ def load_vintage(
     source: Source,
     vintage: str,
     frames: dict[str, tuple[pl.DataFrame, Snapshot]],
+    snapshots: list[Snapshot],
 ) -> dict[str, int]:
-    """Replace the rows of one vintage in every raw table of the source, in one transaction."""
+    """Replace the rows of one vintage in every raw table of the source, in one transaction.
+
+    An entity the reader did not return this time loses its rows of that vintage, so no
+    stale rows outlive the files they came from.
+    """
     loaded_at = datetime.now(timezone.utc)
     counts: dict[str, int] = {}
     con.execute("begin transaction")
     try:
         con.execute("delete from meta.raw_loads where source = ? and vintage = ?", [source.id, vintage])
+        con.execute("delete from meta.raw_load_snapshots where source = ? and vintage = ?", [source.id, vintage])
+        con.executemany(
+            "insert into meta.raw_load_snapshots values (?, ?, ?, ?, ?)",
+            [[source.id, vintage, s.sha256, s.file_name, loaded_at] for s in snapshots],
+        )
+        for entity in set(source.entities) - set(frames):
+            con.execute(f"delete from {raw_table(source.id, entity)} where _vintage = ?", [vintage])
         for entity, (frame, snap) in frames.items():
             scalars, lists = entity_columns(source, entity)
             missing = [pl.lit(None, pl.Utf8).alias(c) for c in scalars if c not in frame.columns]
@@ -224,12 +236,13 @@ def ingest_vintage(
         outcome.detail = "; ".join([*errors, str(exc)])
         return outcome
     except (ParseError, ValidationFailed, SourceError) as exc:
+        # Only the files new since the last good load are to blame; the others stay current.
         for snap in snapshots:
-            if snap.sha256 not in previous:
+            if snap.sha256 not in previous and store.status(snap) != "valid":
                 store.mark(snap, "invalid", str(exc))
         outcome.status, outcome.detail = INVALID, str(exc)
         return outcome
-    outcome.rows = load_vintage(con, source, vintage, frames)
+    outcome.rows = load_vintage(con, source, vintage, frames, snapshots)
     for snap in snapshots:
         store.mark(snap, "valid")
     outcome.status, outcome.detail = LOADED, "; ".join(errors)

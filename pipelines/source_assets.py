@@ -69,8 +69,6 @@ def build_source_asset(source_id: str, group_name: str) -> dg.AssetsDefinition:
                 log=context.log.info,
             )
             refresh_snapshot_tables(con, store)
-        for failure in outcome.failures:
-            context.log.warning(f"{source_id} {failure.vintage} {failure.status}: {failure.detail}")
         statuses = {v.vintage: v.status for v in outcome.vintages}
         yield dg.MaterializeResult(
             asset_key=key,

@@ -32,6 +32,13 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         """
+        create table if not exists meta.raw_load_snapshots (
+            source varchar, vintage varchar, snapshot_sha256 varchar, file_name varchar, loaded_at timestamptz
+        )
+        """
+    )
+    con.execute(
+        """
         create table if not exists meta.runs (
             build_id varchar primary key, started_at timestamptz, finished_at timestamptz,
             status varchar, sample_data boolean, geography_vintage varchar,

@@ -36,8 +36,13 @@ def test_query_answers_in_table_csv_and_json(run):
     assert table.exit_code == 0 and "236" in table.output
     rows = list(csv.DictReader(io.StringIO(run("query", "select code, value from indicators.long where level = 'france' order by 1, 2", "--format", "csv").output)))
     assert {r["code"] for r in rows} == {"FR"}
-    records = json.loads(run("query", "select indicator_id from indicators.catalogue order by 1", "--format", "json").output)
-    assert records == [{"indicator_id": "population"}, {"indicator_id": "population_change_rate"}]
+    records = json.loads(
+        run("query", "select indicator_id, unit from indicators.catalogue where indicator_id like 'pop%' order by 1", "--format", "json").output
+    )
+    assert records == [
+        {"indicator_id": "population", "unit": "habitants"},
+        {"indicator_id": "population_change_rate", "unit": "% par an"},
+    ]
 
 
 @pytest.mark.parametrize(

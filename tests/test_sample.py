@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.sources.catalogue import load_catalogue
 from pipelines.sample import (
     DEFAULT_SEED,
     SAMPLE_GEOGRAPHY_VINTAGES,
@@ -31,7 +32,7 @@ ARTICLES = {0: "", 1: "", 2: "Le ", 3: "La ", 4: "Les ", 5: "L'", 6: "Aux ", 7: 
 def sample_dir(tmp_path_factory):
     dest = tmp_path_factory.mktemp("sample")
     written = write_sample(dest)
-    assert written == {"etalab_decoupage": ["2025", "2026"], "insee_cog": ["2025", "2026"]}
+    assert written["etalab_decoupage"] == ["2025", "2026"] and written["insee_cog"] == ["2025", "2026"]
     return dest
 
 
@@ -78,12 +79,18 @@ def test_two_writes_give_identical_bytes(tmp_path):
     write_sample(second)
     digests = file_digests(first)
     assert digests == file_digests(second)
-    assert set(digests) == {
-        *(f"etalab_decoupage/{v}/{n}.json" for v in SAMPLE_GEOGRAPHY_VINTAGES
-          for n in ("communes", "epci", "departements", "regions")),
-        *(f"insee_cog/{v}/{n}_{v}.csv" for v in SAMPLE_GEOGRAPHY_VINTAGES
-          for n in ("v_commune", "v_mvt_commune")),
-    }
+    assert {d.split("/", 1)[0] for d in digests} == set(load_catalogue())
+
+
+def test_every_catalogue_source_has_sample_files_named_as_the_catalogue_says(tmp_path):
+    written = write_sample(tmp_path)
+    catalogue = load_catalogue()
+    assert set(written) == set(catalogue)
+    for source_id, vintages in written.items():
+        for vintage in vintages:
+            listed = {f.name for f in catalogue[source_id].vintage(vintage).files}
+            on_disk = {p.name for p in (tmp_path / source_id / vintage).iterdir()}
+            assert on_disk <= listed, f"{source_id} {vintage}: {on_disk - listed} not in the catalogue"
 
 
 def test_build_territory_is_pure_and_depends_on_the_seed():

@@ -260,8 +260,9 @@ def _build_checks(spec: FrameSpec, missing: list[str]) -> list[_Check]:
         for c in spec.columns
     ]
 
-    # An empty frame always fails: a file without data rows is never expected.
-    min_rows = max(spec.min_rows or 0, 1)
+    # An empty frame fails unless the catalogue says zero rows are fine (rows: [0, …]):
+    # a file without data rows is otherwise a broken download or export.
+    min_rows = 0 if spec.min_rows == 0 else max(spec.min_rows or 0, 1)
     checks.append(
         _Check(
             "rows",

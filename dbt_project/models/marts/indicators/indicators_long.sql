@@ -10,6 +10,16 @@ with geography as (
 
 rolled as (
     {{ rollup_to_levels(ref('int_indicator_parts'), 'geography') }}
+),
+
+custom_levels as (
+    select * from {{ ref('int_indicator_levels__qpv') }}
+),
+
+all_rows as (
+    select * from rolled
+    union all by name
+    select * from custom_levels
 )
 
 select
@@ -21,7 +31,9 @@ select
     value,
     numerator,
     denominator,
+    category,
     base_vintage,
+    source_vintages,
     commune_count,
     has_split
-from rolled
+from all_rows

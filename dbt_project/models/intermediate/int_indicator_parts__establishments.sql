@@ -1,0 +1,58 @@
+-- Cafés and bars (active SIRENE establishments with NAF 56.30Z): cafe_count, has_cafe and
+-- no_cafe_population_share. Every commune has a count (0 without a café) for the loaded
+-- stock vintages.
+with cafes as (
+    select vintage, commune_code, count(*)::double as cafes
+    from {{ ref('stg_insee_sirene__establishments') }}
+    where is_active and naf_code = '56.30Z' and commune_code is not null
+    group by all
+),
+
+harmonised as (
+    {{ harmonise_to_target('cafes', ['cafes']) }}
+),
+
+vintages as (
+    select distinct vintage from {{ ref('stg_insee_sirene__establishments') }}
+),
+
+filled as (
+    select
+        v.vintage,
+        p.commune_code,
+        coalesce(h.cafes, 0) as cafes,
+        coalesce(h.has_split, false) as has_split,
+        p.population::double as population,
+        p.population_vintage
+    from vintages as v
+    join {{ ref('int_population_for_year') }} as p on p.data_year = v.vintage[1:4]::integer
+    join {{ ref('geo_commune') }} as g on g.commune_code = p.commune_code and g.zone in ('metro', 'drom')
+    left join harmonised as h on h.vintage = v.vintage and h.commune_code = p.commune_code
+)
+
+select
+    'cafe_count' as indicator_id,
+    vintage,
+    null::varchar as base_vintage,
+    null::varchar as category,
+    commune_code,
+    cafes as numerator,
+    null::double as denominator,
+    null::boolean as flag,
+    has_split,
+    'insee_sirene ' || vintage as source_vintages
+from filled
+
+union all
+
+select 'has_cafe', vintage, null, null, commune_code,
+       case when cafes > 0 then population else 0 end, population, cafes > 0, has_split,
+       'insee_sirene ' || vintage || ', etalab_decoupage ' || population_vintage
+from filled
+
+union all
+
+select 'no_cafe_population_share', vintage, null, null, commune_code,
+       case when cafes = 0 then population else 0 end, population, null, has_split,
+       'insee_sirene ' || vintage || ', etalab_decoupage ' || population_vintage
+from filled

@@ -1,0 +1,28 @@
+with source as (
+    select * from {{ source('anct_france_services', 'points') }}
+),
+
+renamed as (
+    select
+        _vintage as vintage,
+        MATRICULE as point_id,
+        lib_france_services as name,
+        -- located in a commune later from its coordinates; the published code can be malformed (2B14)
+        case
+            when regexp_matches({{ normalise_commune_code('insee_com') }}, '^([0-9]{2}|2[AB])[0-9]{3}$')
+                then {{ normalise_commune_code('insee_com') }}
+        end as commune_code,
+        insee_com as commune_code_published,
+        lib_com as commune_name,
+        code_postal as postal_code,
+        ADRESSE as address,
+        FORMAT_FS as format,
+        categorie as category,
+        coalesce(ITINERANCE = 'Oui' or categorie ilike '%itinerant%', false) as is_itinerant,
+        try_cast(lon_wgs84 as double) as longitude,
+        try_cast(lat_wgs84 as double) as latitude,
+        _snapshot_sha256 as snapshot_sha256
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,115 @@
+"""Sample of anct_zrr: the ZRR classification of the sample territory, as the Observatoire's CSV export.
+
+The fictitious territory has no 2021 geography: its 2025 communes stand in for those of the
+COG 2021 file. The story, decided for whole EPCI as the 2017 arrêté did:
+
+* the communes of rural EPCI (mean density level at least :data:`ZRR_EPCI_LEVEL`) are
+  classified ("C"), except their urban centres (density levels 1 and 2);
+* the commune nouvelle of 2017 in Saône-et-Loire (the one with communes déléguées) is only
+  partially classified ("P"), and so are the communes of the Hauts of La Réunion (density
+  level 4 or more in 974);
+* every other commune is not classified ("NC"), the Lyon-style city 69123 among them.
+
+:func:`zrr_classes` is shared with the FRR sample, which replaced the ZRR in 2024.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from pipelines.sample.territory import COMMUNE_DELEGUEE, Geography, Territory
+
+SOURCE = "anct_zrr"
+VINTAGE = "2021"
+GEOGRAPHY = "2025"
+FILE_NAME = "diffusion-zonages-zrr-cog2021.csv"
+ZRR_EPCI_LEVEL = 5.4
+
+SIMPLE_LABELS = {
+    "C": "C - Classée en ZRR",
+    "P": "P - Commune partiellement classée en ZRR",
+    "NC": "NC - Commune non classée",
+}
+DETAIL_LABELS = {
+    "C": "C - Commune classée en ZRR",
+    "A": "A - Commune sortante en 2017 continuant de bénéficier des effets du classement depuis 2018",
+    "M": "M - Commune sortante en 2017 classée en zone de montagne continuant de bénéficier des effets "
+    "du classement depuis 2017",
+    "P": "P - Commune partiellement classée en ZRR",
+    "NC": "NC - Commune non classée",
+}
+TITLE_LINES = (
+    "Champ : France métropolitaine et DOM",
+    "Géographie : Communes, au 1er janvier 2021",
+    "Source : ANCT, arrêté du 16 mars 2017, modifié par le décret du 22 février 2018, "
+    "ANCT-Observatoire des territoires pour la conversion en COG 2021",
+    "",
+)
+FRENCH_HEADER = ("Code Insee", "Libellé de la commune", "Classement en ZRR", "Modalités du zonage en ZRR")
+CODE_HEADER = ("CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR")
+# The export ends with empty rows, as the real one does.
+TRAILING_EMPTY_ROWS = 3
+
+
+def epci_mean_levels(geography: Geography) -> dict[str, float]:
+    """Mean density level of the member communes of each EPCI."""
+    levels: dict[str, list[int]] = defaultdict(list)
+    for commune in geography.actuelles:
+        levels[commune.epci].append(commune.density_level)
+    return {epci: sum(values) / len(values) for epci, values in levels.items()}
+
+
+def commune_nouvelle_2017(geography: Geography) -> str:
+    """Code of the commune that has had communes déléguées since 2017 (the only one in 2025)."""
+    parents = sorted({c.parent for c in geography.communes if c.type == COMMUNE_DELEGUEE and c.parent})
+    return parents[0]
+
+
+def zrr_classes(territory: Territory) -> dict[str, str]:
+    """ZRR status of every 2025 commune: 'C', 'P' or 'NC' (see the module's story)."""
+    geography = territory.geography(GEOGRAPHY)
+    rural_epci = {epci for epci, level in epci_mean_levels(geography).items() if level >= ZRR_EPCI_LEVEL}
+    partial = commune_nouvelle_2017(geography)
+    classes = {}
+    for commune in geography.actuelles:
+        if commune.code == partial or (commune.departement == "974" and commune.density_level >= 4):
+            classes[commune.code] = "P"
+        elif commune.epci in rural_epci and commune.density_level > 2:
+            classes[commune.code] = "C"
+        else:
+            classes[commune.code] = "NC"
+    return classes
+
+
+def _detail(territory: Territory, code: str, departement: str, level: int, status: str) -> str:
+    """The detailed modality: some classified communes only keep the benefit of 2017."""
+    if status != "C":
+        return DETAIL_LABELS[status]
+    draw = random.Random(f"{territory.seed}-{SOURCE}-{code}").random()
+    if departement == "2A" and level == 7 and draw < 0.5:
+        return DETAIL_LABELS["M"]
+    return DETAIL_LABELS["A"] if draw < 0.2 else DETAIL_LABELS["C"]
+
+
+def write(territory: Territory, dest: Path) -> list[str]:
+    """Write the 2021 ZRR list (on the 2025 sample communes); returns ["2021"]."""
+    classes = zrr_classes(territory)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    for title in TITLE_LINES:
+        writer.writerow([title, "", "", ""])
+    writer.writerow(FRENCH_HEADER)
+    writer.writerow(CODE_HEADER)
+    for commune in territory.geography(GEOGRAPHY).actuelles:
+        status = classes[commune.code]
+        detail = _detail(territory, commune.code, commune.departement, commune.density_level, status)
+        writer.writerow([commune.code, commune.libelle, SIMPLE_LABELS[status], detail])
+    writer.writerows([["", "", "", ""]] * TRAILING_EMPTY_ROWS)
+    folder = Path(dest) / SOURCE / VINTAGE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FILE_NAME).write_bytes(buffer.getvalue().encode("utf-8"))
+    return [VINTAGE]

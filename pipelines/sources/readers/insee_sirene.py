@@ -1,0 +1,309 @@
+"""INSEE Sirene establishments stock (StockEtablissement_utf8): cafés, restaurants, village shops.
+
+The national stock holds about 40 million establishments, so it is never loaded whole:
+DuckDB scans the file and keeps the active establishments whose NAF rév. 2 code is in the
+vintage's `parse: naf_codes` (catalogue), with the columns the warehouse uses, as text.
+
+Reads data.gouv.fr's Parquet (StockEtablissement_utf8.parquet, typed columns) or INSEE's
+zipped CSV (StockEtablissement_utf8.zip). The CSV is first extracted to a temporary folder
+(TMPDIR; the national file takes about 8 GB) so that DuckDB can scan it in parallel.
+Dates come out as YYYY-MM-DD, timestamps as YYYY-MM-DDTHH:MM:SS and booleans as true/false,
+whichever of the two files they come from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.sources.archives import list_members, open_member
+from pipelines.sources.catalogue import CATALOGUE_DIR, CatalogueError, get_source
+from pipelines.sources.errors import ArchiveError
+from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe
+
+SOURCE = "insee_sirene"
+ENTITY = "establishments"
+
+# The 54 columns of StockEtablissement, in INSEE's order (since December 2025).
+STOCK_COLUMNS = (
+    "siren", "nic", "siret", "statutDiffusionEtablissement", "dateCreationEtablissement",
+    "trancheEffectifsEtablissement", "anneeEffectifsEtablissement",
+    "activitePrincipaleRegistreMetiersEtablissement", "dateDernierTraitementEtablissement",
+    "etablissementSiege", "nombrePeriodesEtablissement", "complementAdresseEtablissement",
+    "numeroVoieEtablissement", "indiceRepetitionEtablissement", "dernierNumeroVoieEtablissement",
+    "indiceRepetitionDernierNumeroVoieEtablissement", "typeVoieEtablissement",
+    "libelleVoieEtablissement", "codePostalEtablissement", "libelleCommuneEtablissement",
+    "libelleCommuneEtrangerEtablissement", "distributionSpecialeEtablissement",
+    "codeCommuneEtablissement", "codeCedexEtablissement", "libelleCedexEtablissement",
+    "codePaysEtrangerEtablissement", "libellePaysEtrangerEtablissement",
+    "identifiantAdresseEtablissement", "coordonneeLambertAbscisseEtablissement",
+    "coordonneeLambertOrdonneeEtablissement", "complementAdresse2Etablissement",
+    "numeroVoie2Etablissement", "indiceRepetition2Etablissement", "typeVoie2Etablissement",
+    "libelleVoie2Etablissement", "codePostal2Etablissement", "libelleCommune2Etablissement",
+    "libelleCommuneEtranger2Etablissement", "distributionSpeciale2Etablissement",
+    "codeCommune2Etablissement", "codeCedex2Etablissement", "libelleCedex2Etablissement",
+    "codePaysEtranger2Etablissement", "libellePaysEtranger2Etablissement", "dateDebut",
+    "etatAdministratifEtablissement", "enseigne1Etablissement", "enseigne2Etablissement",
+    "enseigne3Etablissement", "denominationUsuelleEtablissement", "activitePrincipaleEtablissement",
+    "nomenclatureActivitePrincipaleEtablissement", "caractereEmployeurEtablissement",
+    "activitePrincipaleNAF25Etablissement",
+)  # fmt: skip
+
+# Columns handed over, when the file has them (the catalogue says which are required).
+KEPT_COLUMNS = (
+    "siren", "siret", "statutDiffusionEtablissement", "dateCreationEtablissement",
+    "trancheEffectifsEtablissement", "dateDernierTraitementEtablissement", "etablissementSiege",
+    "codePostalEtablissement", "libelleCommuneEtablissement", "codeCommuneEtablissement",
+    "codePaysEtrangerEtablissement", "coordonneeLambertAbscisseEtablissement",
+    "coordonneeLambertOrdonneeEtablissement", "dateDebut", "etatAdministratifEtablissement",
+    "enseigne1Etablissement", "denominationUsuelleEtablissement", "activitePrincipaleEtablissement",
+    "nomenclatureActivitePrincipaleEtablissement", "caractereEmployeurEtablissement",
+    "activitePrincipaleNAF25Etablissement",
+)  # fmt: skip
+STATE, NOMENCLATURE, ACTIVITY = (
+    "etatAdministratifEtablissement",
+    "nomenclatureActivitePrincipaleEtablissement",
+    "activitePrincipaleEtablissement",
+)
+PROCESSED = "dateDernierTraitementEtablissement"
+
+# Used when a vintage's catalogue entry has no `parse: naf_codes`.
+DEFAULT_NAF_CODES = ("56.30Z",)
+NAF_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}[A-Z]$")
+MONTH_VINTAGE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+# Rows a stock may hold that were processed in its own month (its first hours): beyond, it is the next stock.
+LATE_ROWS_TOLERATED = 10
+# The scan streams the file; the limit only bounds what DuckDB keeps for the kept rows.
+DUCKDB_MEMORY_LIMIT = "1GB"
+
+
+def read(
+    files: Sequence[Path], vintage: str, source: str = SOURCE, *, naf_codes: Sequence[str] | None = None
+) -> dict[str, tuple[pl.DataFrame, Path]]:
+    """The active establishments of the wanted NAF codes from the newest Parquet or ZIP file.
+
+    `naf_codes` defaults to the vintage's `parse: naf_codes` in the catalogue.
+    """
+    codes = tuple(naf_codes) if naf_codes is not None else naf_codes_for(vintage, source)
+    check_naf_codes(codes, source)
+    required = required_columns(source)
+    for path in files:
+        where = describe(source, vintage, path)
+        if path.name.endswith(".parquet"):
+            frame = _read_parquet(path, codes, required, where)
+        elif path.name.endswith(".zip"):
+            frame = _read_zipped_csv(path, codes, required, where)
+        else:
+            continue
+        check_stock_month(frame, vintage, where)
+        return {ENTITY: (frame, path)}
+    names = ", ".join(p.name for p in files) or "no file"
+    raise IncompleteVintage(
+        f"{source} {vintage}: no StockEtablissement_utf8.parquet or StockEtablissement_utf8.zip "
+        f"among the snapshot files ({names})"
+    )
+
+
+def naf_codes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
+    """The NAF codes kept for a vintage: its `parse: naf_codes` in the catalogue, else the default."""
+    try:
+        parse = get_source(source).vintage(vintage).extra.get("parse") or {}
+    except CatalogueError:
+        return DEFAULT_NAF_CODES
+    return tuple(str(code) for code in parse.get("naf_codes") or DEFAULT_NAF_CODES)
+
+
+def check_naf_codes(codes: Sequence[str], source: str = SOURCE) -> None:
+    """NAF rév. 2 codes are written with their dot ('56.30Z'); anything else is a catalogue mistake."""
+    wrong = [code for code in codes if not NAF_CODE.match(code)]
+    if wrong or not codes:
+        raise CatalogueError(
+            f"{source}: the NAF codes to keep must be NAF rév. 2 codes with their dot, like '56.30Z'; "
+            f"got {', '.join(repr(c) for c in wrong) or 'none'}. Fix `parse: naf_codes` in "
+            f"{CATALOGUE_DIR / (source + '.yml')}"
+        )
+
+
+def required_columns(source: str = SOURCE) -> tuple[str, ...]:
+    """The columns the filter needs and those the catalogue requires."""
+    try:
+        declared = get_source(source).entities.get(ENTITY, {}).get("columns", [])
+    except CatalogueError:
+        declared = []
+    return tuple(dict.fromkeys([STATE, NOMENCLATURE, ACTIVITY, *declared]))
+
+
+def check_stock_month(frame: pl.DataFrame, vintage: str, where: str) -> None:
+    """Refuse a file that is another month's stock than its YYYY-MM vintage.
+
+    The stock of month M holds what INSEE processed up to the end of month M-1: its
+    establishments were last processed in M-1 at the latest (a handful in the first hours
+    of M). A URL serving "the latest stock" moves on every month: this is what catches it.
+    """
+    match = MONTH_VINTAGE.match(vintage)
+    if match is None or PROCESSED not in frame.columns or frame.is_empty():
+        return
+    year, month = int(match.group(1)), int(match.group(2))
+    previous = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    months = frame.get_column(PROCESSED).str.slice(0, 7)
+    newest = frame.get_column(PROCESSED).max()
+    late = int((months >= vintage).sum())
+    if late > max(LATE_ROWS_TOLERATED, frame.height // 1000):
+        raise ParseError(
+            f"{where}: {late} establishments were processed in {vintage} or later (newest {newest}), so "
+            f"this is a later monthly stock than {vintage}, which holds what INSEE processed up to the end "
+            f"of {previous}. A 'latest' URL has probably moved on: add the new month as a vintage and point "
+            f"{vintage} at its dated archive ({vintage}-01-StockEtablissement_utf8.zip)"
+        )
+    if int((months == previous).sum()) == 0 and late == 0:
+        raise ParseError(
+            f"{where}: the newest processing date is {newest}, before {previous}, so this is an older "
+            f"stock than {vintage} (the stock of a month holds what INSEE processed up to the end of "
+            f"the month before); fetch it again once the {vintage} stock is published"
+        )
+
+
+def _read_parquet(path: Path, codes: tuple[str, ...], required: Sequence[str], where: str) -> pl.DataFrame:
+    with tempfile.TemporaryDirectory(prefix="insee_sirene-") as work, _connect(Path(work)) as con:
+        try:
+            con.read_parquet(str(path)).create_view("stock")
+        except duckdb.Error as exc:
+            raise ParseError(f"{where}: not a complete Parquet file ({_first_line(exc)})") from None
+        return _select(con, codes, required, where)
+
+
+def _read_zipped_csv(path: Path, codes: tuple[str, ...], required: Sequence[str], where: str) -> pl.DataFrame:
+    try:
+        members = [m for m in list_members(path) if m.lower().endswith(".csv")]
+    except ArchiveError as exc:
+        raise ParseError(f"{where}: {exc}") from None
+    if len(members) != 1:
+        found = ", ".join(members) or "none"
+        raise ParseError(f"{where}: expected one CSV file in the archive (StockEtablissement_utf8.csv), found {found}")
+    member = members[0]
+    where = f"{where} ({member})"
+    with tempfile.TemporaryDirectory(prefix="insee_sirene-") as work:
+        csv_path = Path(work) / "stock.csv"
+        try:
+            # No size limit: the national CSV is about 8 GB once uncompressed.
+            with open_member(path, member, max_bytes=None) as stream, open(csv_path, "wb") as out:
+                shutil.copyfileobj(stream, out, 16 * 1024 * 1024)
+        except ArchiveError as exc:
+            raise ParseError(f"{where}: {exc}") from None
+        with open(csv_path, "rb") as handle:
+            if not handle.read(65536).strip():
+                raise ParseError(f"{where}: the file is empty")
+        with _connect(Path(work)) as con:
+            try:
+                # Every column as text: codes keep their leading zeros.
+                con.read_csv(str(csv_path), header=True, sep=",", quotechar='"', all_varchar=True).create_view("stock")
+            except duckdb.Error as exc:
+                raise ParseError(f"{where}: {_csv_problem(exc)}") from None
+            return _select(con, codes, required, where, csv=True)
+
+
+def _connect(work: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        config={
+            "memory_limit": DUCKDB_MEMORY_LIMIT,
+            "temp_directory": str(work / "spill"),
+            "preserve_insertion_order": False,
+        }
+    )
+
+
+def _select(
+    con: duckdb.DuckDBPyConnection, codes: tuple[str, ...], required: Sequence[str], where: str, *, csv: bool = False
+) -> pl.DataFrame:
+    """Run the filtered scan of the `stock` view; every kept column comes back as text."""
+    try:
+        types = {row[0]: row[1] for row in con.execute("describe stock").fetchall()}
+    except duckdb.Error as exc:
+        problem = _csv_problem(exc) if csv else _parquet_problem(exc)
+        raise ParseError(f"{where}: {problem}") from None
+    _check_columns(list(types), required, where)
+    kept = [c for c in KEPT_COLUMNS if c in types]
+    listed = ", ".join(f"'{code}'" for code in codes)  # checked by check_naf_codes: no quotes possible
+    query = f"""
+        select {", ".join(f'"{c}"' for c in kept)}
+        from (select {", ".join(f'{_as_text(c, types[c])} as "{c}"' for c in kept)} from stock)
+        where "{STATE}" = 'A' and "{NOMENCLATURE}" = 'NAFRev2' and "{ACTIVITY}" in ({listed})
+        {"order by siret" if "siret" in kept else ""}
+    """
+    try:
+        frame = con.execute(query).pl()
+    except duckdb.Error as exc:
+        problem = _csv_problem(exc) if csv else _parquet_problem(exc)
+        raise ParseError(f"{where}: {problem}") from None
+    if frame.is_empty():
+        raise ParseError(
+            f"{where}: no active establishment with the NAF codes {', '.join(codes)} in the file; "
+            "is it the StockEtablissement file, and complete?"
+        )
+    return frame.select(pl.all().cast(pl.Utf8))
+
+
+def _check_columns(present: list[str], required: Sequence[str], where: str) -> None:
+    """Name every required column the file lacks, and the file's unknown columns that look like it.
+
+    Done here rather than left to the validation: only the kept columns reach it, so a
+    renamed column would be out of its sight.
+    """
+    unknown = [c for c in present if c not in STOCK_COLUMNS]
+    problems = []
+    for column in (c for c in required if c not in present):
+        close = difflib.get_close_matches(column, unknown, n=3, cutoff=0.4)
+        hint = f" (close match: {', '.join(repr(c) for c in close)}; did the column get renamed?)" if close else ""
+        problems.append(f"column {column} is missing{hint}")
+    if problems:
+        essential = ", ".join(c for c in (STATE, NOMENCLATURE, ACTIVITY) if c not in present)
+        if essential:
+            problems.append(f"without {essential} the active establishments of the wanted NAF codes cannot be picked out")
+        raise ParseError(f"{where}: {'; '.join(problems)}. Is this the StockEtablissement file?")
+
+
+def _as_text(column: str, duckdb_type: str) -> str:
+    """SQL turning a column of any type the publishers use into the text the CSV would hold."""
+    quoted = f'"{column}"'
+    if duckdb_type == "VARCHAR":
+        return quoted
+    if duckdb_type == "DATE":
+        return f"strftime({quoted}, '%Y-%m-%d')"
+    if duckdb_type.startswith("TIMESTAMP"):
+        return f"strftime({quoted}, '%Y-%m-%dT%H:%M:%S')"
+    if duckdb_type == "BLOB":
+        # Text stored as raw bytes: decode() fails on anything that is not UTF-8.
+        return f"decode({quoted})"
+    return f"cast({quoted} as varchar)"
+
+
+def _parquet_problem(exc: duckdb.Error) -> str:
+    if "utf" in str(exc).lower() or "unicode" in str(exc).lower():
+        return (
+            f"holds text that is not valid UTF-8 ({_first_line(exc)}); was it written in another "
+            "encoding, such as latin-1?"
+        )
+    return f"cannot be read as Parquet ({_first_line(exc)})"
+
+
+def _csv_problem(exc: duckdb.Error) -> str:
+    lines = str(exc).strip().splitlines()
+    # DuckDB names the line first and the problem on a later line.
+    unicode = next((line for line in lines if "unicode" in line.lower() or "utf" in line.lower()), None)
+    if unicode is not None:
+        return (
+            f"cannot be decoded as UTF-8 ({_first_line(exc)}: {unicode.strip()}); the publisher may have "
+            "changed the encoding (the stock is StockEtablissement_utf8)"
+        )
+    return f"not a readable comma-separated file ({_first_line(exc)})"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
