@@ -219,6 +219,14 @@ def query(sql: str, fmt: str) -> None:
     click.echo(render(frame, fmt), nl=fmt == "table")
 
 
+# ------------------------------------------------------------------------ target
+# (the `target` command for programmes goes here)
+
+
+# ------------------------------------------------------------------------ export
+# (the `export` command goes here)
+
+
 # ------------------------------------------------------------------------------ ui
 
 
