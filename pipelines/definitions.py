@@ -4,6 +4,8 @@ import dagster as dg
 
 import assets
 from pipelines.resources import default_resources
+from pipelines.schedules import refresh_jobs, schedules
+from pipelines.sensors import upstream_changes
 
 # One module per family of data under assets/, plus the dbt assets and the publish step.
 all_assets = dg.load_assets_from_package_module(assets)
@@ -17,7 +19,9 @@ build_job = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=all_assets,
-    jobs=[build_job],
+    jobs=[build_job, *refresh_jobs],
+    schedules=schedules,
+    sensors=[upstream_changes],
     resources=default_resources(),
     executor=dg.in_process_executor,
 )

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
+from pipelines.fingerprint import inputs_fingerprint
 from pipelines.settings import DataHome
 from pipelines.warehouse_meta import ensure_meta_tables
 
@@ -90,6 +91,7 @@ def record_run(
     detail: str = "",
 ) -> str | None:
     """Write this build's row in meta.runs and the meta.about table; returns the geography vintage."""
+    fingerprint = inputs_fingerprint(home)
     with duckdb.connect(str(home.work_db)) as con:
         ensure_meta_tables(con)
         geography = None
@@ -108,9 +110,10 @@ def record_run(
         con.execute(
             """
             create or replace table meta.about as
-            select ? as build_id, now() as built_at, ? as sample_data, ? as notice, ? as geography_vintage
+            select ? as build_id, now() as built_at, ? as sample_data, ? as notice, ? as geography_vintage,
+                   ? as inputs_fingerprint
             """,
-            [build_id, sample, SAMPLE_NOTICE if sample else "", geography],
+            [build_id, sample, SAMPLE_NOTICE if sample else "", geography, fingerprint],
         )
         con.execute("checkpoint")
     return geography

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 
+from pipelines.freshness import source_freshness
 from pipelines.settings import DataHome
-from pipelines.sources.catalogue import load_catalogue
 from pipelines.sources.snapshots import RawStore
 
 
@@ -46,16 +47,32 @@ def _attempts(store: RawStore) -> list[str]:
     return lines
 
 
-def _missing(store: RawStore) -> list[str]:
-    lines = []
-    for source in load_catalogue().values():
-        absent = [v for v in source.vintage_ids if store.latest(source.id, v) is None]
-        if absent:
-            lines.append(f"  {source.id:<22} no snapshot for {', '.join(absent)}")
-    return (["vintages without any snapshot:"] + lines) if lines else ["every catalogue vintage has a snapshot"]
+def _last_build(home: DataHome) -> list[str]:
+    path = home.root / "last_build.json"
+    if not path.exists():
+        return ["last build: none yet"]
+    record = json.loads(path.read_text(encoding="utf-8"))
+    statuses = [s for vintages in record["sources"].values() for s in vintages.values()]
+    counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
+    lines = [f"last build: {record['finished_at']} — {record['outcome']} ({counts or 'no source'})"]
+    if record["outcome"] == "up to date":
+        lines.append("  nothing new upstream: nothing was downloaded or rebuilt")
+    lines += [f"  check failed: {c[:160]}" for c in record["failed_checks"]]
+    lines += [f"  step failed: {s[:160]}" for s in record["failed_steps"]]
+    return lines
+
+
+def _freshness(store: RawStore) -> list[str]:
+    report = source_freshness(store)
+    overdue = [f for f in report if f.overdue]
+    lines = [f"freshness: {len(overdue)} of {len(report)} sources overdue or never fetched"]
+    lines += [f"  {f.source:<22} {f.cadence:<8} {f.describe()}" for f in report]
+    return lines
 
 
 def render_status(home: DataHome) -> str:
     """The status report as text."""
     store = RawStore(home.root)
-    return "\n".join([f"data home: {home.root}", *_published(home.warehouse), *_attempts(store), *_missing(store)])
+    return "\n".join(
+        [f"data home: {home.root}", *_published(home.warehouse), *_last_build(home), *_freshness(store), *_attempts(store)]
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import duckdb
 import pytest
 
@@ -140,7 +142,7 @@ def test_raw_tables_carry_vintage_and_snapshot(warehouse):
     assert [(v, n > 0, shas) for v, n, shas in rows] == [("2025", True, 1), ("2026", True, 1)]
 
 
-def test_a_rerun_with_nothing_new_downloads_and_loads_nothing(sample_build_copy, sample_files):
+def test_a_rerun_with_nothing_new_downloads_and_rebuilds_nothing(sample_build_copy, sample_files, capsys):
     from pipelines.build import run_build
     from pipelines.demo import serve_directory
     from pipelines.sources.snapshots import RawStore
@@ -148,9 +150,19 @@ def test_a_rerun_with_nothing_new_downloads_and_loads_nothing(sample_build_copy,
     home = sample_build_copy
     before = {s.sha256 for s in RawStore(home.root).snapshots()}
     folder, written = sample_files
+    published_before = home.warehouse.stat().st_mtime_ns
+    started = time.monotonic()
     with serve_directory(folder) as base_url:
         result = run_build(home, sources=sorted(written), vintages_by_source=written, mirror=base_url)
-    assert result.success
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nno-op re-run of the sample build: {elapsed:.1f} s")
+    assert result.success and result.up_to_date
+    assert len(result.run_ids) == 1  # the ingestion run only: no dbt, no publish
+    assert home.warehouse.stat().st_mtime_ns == published_before
+    from pipelines.status import render_status
+
+    assert "nothing new upstream" in render_status(home)
     assert result.source_statuses == {
         source: {vintage: "unchanged" for vintage in vintages} for source, vintages in written.items()
     }

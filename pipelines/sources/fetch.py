@@ -199,8 +199,9 @@ class FetchResult:
     """Outcome of ``Fetcher.fetch``.
 
     ``status`` is 'downloaded' (new snapshot), 'not_modified' (HTTP 304),
-    'unchanged' (same content as a stored snapshot), 'cached' (offline mode)
-    or 'failed' (then ``error`` explains why and ``snapshot`` is None).
+    'unchanged' (same content as a stored snapshot), 'cached' (offline mode),
+    'not_cached' (offline mode, no snapshot yet) or 'failed' (then ``error``
+    explains why and ``snapshot`` is None).
     """
 
     request: FetchRequest
@@ -411,8 +412,8 @@ class Fetcher:
             f"no cached snapshot of {req.source} {req.vintage} {req.file_name}; "
             f"run `territoires ingest` with a copy of the file, or build without --offline"
         )
-        self._log(req, req.url, "offline", "failed", error=error)
-        return FetchResult(req, "failed", None, error)
+        # nothing was attempted: no line in the fetch log
+        return FetchResult(req, "not_cached", None, error)
 
     def _store(
         self,

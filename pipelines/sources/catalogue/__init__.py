@@ -65,6 +65,8 @@ class Source:
     notes: str
     entities: dict[str, dict[str, Any]]
     vintages: dict[str, Vintage]
+    # years between a vintage's label and its publication (census 2021 comes out in 2024: 3)
+    release_lag_years: int = 0
 
     @property
     def vintage_ids(self) -> list[str]:
@@ -109,6 +111,7 @@ def _source_from_dict(source_id: str, raw: dict[str, Any]) -> Source:
         notes=" ".join(str(raw.get("notes", "")).split()),
         entities=raw.get("entities", {}),
         vintages=vintages,
+        release_lag_years=int(raw.get("release_lag_years", 0)),
     )
 
 
