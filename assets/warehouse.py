@@ -2,7 +2,10 @@
 
 
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -69,3 +72,23 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "geography_vintage": report.geography_vintage or "",
         }
     )
+
+
+@dg.asset(
+    key=["warehouse", "docs"],
+    deps=[published_warehouse],
+    group_name="publish",
+    kinds={"dbt"},
+    description="dbt docs of the published build, as one static offline page: <data home>/docs/index.html.",
+)
+def warehouse_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    home = warehouse.data_home()
+    os.environ["TERRITOIRES_WORK_DB"] = str(home.work_db)
+    with tempfile.TemporaryDirectory() as target:
+        dbt.cli(["docs", "generate", "--static"], target_path=Path(target), raise_on_error=True).wait()
+        home.docs.mkdir(parents=True, exist_ok=True)
+        page = home.docs / "index.html"
+        shutil.copyfile(Path(target) / "static_index.html", page.with_suffix(".tmp"))
+        os.replace(page.with_suffix(".tmp"), page)
+    context.log.info(f"dbt docs written to {page}")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(page)), "bytes": page.stat().st_size})

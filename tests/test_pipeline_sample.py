@@ -170,3 +170,10 @@ def test_a_rerun_with_nothing_new_downloads_and_rebuilds_nothing(sample_build_co
     files = sum(1 for _ in folder.rglob("*") if _.is_file())
     attempts = RawStore(home.root).attempts()[-files:]
     assert {a["status"] for a in attempts} == {"unchanged"}
+
+
+def test_each_build_writes_offline_dbt_docs_with_the_indicator_definitions(sample_build):
+    home, _ = sample_build
+    page = (home.docs / "index.html").read_text(encoding="utf-8")
+    assert "indicators_long" in page and "rebuilt from the summed numerator" in page
+    assert "http://" not in page.split("<body", 1)[0] or "cdn" not in page.lower()  # no page assets from the web
