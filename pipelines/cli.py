@@ -40,7 +40,11 @@ def _print_build(result, home: DataHome, started: float) -> None:
     for step in result.failed_steps:
         click.secho(f"  step failed: {step}", fg="red")
     elapsed = time.monotonic() - started
-    if result.success:
+    if result.success and result.up_to_date:
+        click.secho(
+            f"nothing new upstream: the published warehouse is up to date ({elapsed:.0f} s); {home.warehouse}", fg="green"
+        )
+    elif result.success:
         click.secho(f"build finished in {elapsed:.0f} s; warehouse: {home.warehouse}", fg="green")
     else:
         click.secho(
@@ -55,7 +59,8 @@ def _print_build(result, home: DataHome, started: float) -> None:
 @click.option("--vintage", "vintages", multiple=True, help="Only this vintage of each selected source (repeatable).")
 @click.option("--offline", is_flag=True, help="Use cached snapshots only: no download at all.")
 @click.option("--mirror", default="", help="Directory or http base laid out as <source>/<vintage>/<file>; overrides TERRITOIRES_MIRROR.")
-def build(sources: tuple[str, ...], vintages: tuple[str, ...], offline: bool, mirror: str) -> None:
+@click.option("--force", is_flag=True, help="Run dbt and publish even when nothing changed upstream.")
+def build(sources: tuple[str, ...], vintages: tuple[str, ...], offline: bool, mirror: str, force: bool) -> None:
     """Fetch the sources, load them, run dbt and publish the warehouse.
 
     Sources that fail or are invalid keep their last good data and are reported; the
@@ -68,7 +73,7 @@ def build(sources: tuple[str, ...], vintages: tuple[str, ...], offline: bool, mi
     started = time.monotonic()
     click.echo(f"building into {home.root} ({'offline' if offline else mirror or os.environ.get('TERRITOIRES_MIRROR') or 'live sources'})")
     try:
-        result = run_build(home, sources=sources, vintages=vintages, offline=offline, mirror=mirror)
+        result = run_build(home, sources=sources, vintages=vintages, offline=offline, mirror=mirror, force=force)
     except CatalogueError as exc:
         _fail(str(exc))
     _print_build(result, home, started)
@@ -133,6 +138,9 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
                 snapshot = fetcher.ingest_file(source, vintage, path)
             except SourceError as exc:
                 _fail(str(exc))
+            if store.status(snapshot) == "invalid":
+                # the same bytes were refused before: check them again (the rules may have changed)
+                store.mark(snapshot, "unchecked", "submitted again by hand")
             added.append(snapshot)
             click.echo(f"stored {snapshot.path} (sha256 {snapshot.sha256[:12]}…, {snapshot.bytes:,} bytes)")
     sample = (home.root / SAMPLE_MARKER).exists()
@@ -223,8 +231,153 @@ def query(sql: str, fmt: str) -> None:
 # (the `target` command for programmes goes here)
 
 
+@main.command()
+@click.argument("programme", required=False)
+@click.option("--list", "show_list", is_flag=True, help="List the programmes, their rule file version and the build they were computed on.")
+@click.option("--departement", help="Only communes of this département (e.g. 71, 2A, 974).")
+@click.option("--region", help="Only communes of this région (e.g. 27).")
+@click.option("--top", default=50, show_default=True, type=click.IntRange(min=0), help="Keep the first N communes (0: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--explain", "commune", metavar="COMMUNE_CODE", help="Explain one commune: each criterion's value, vintage, threshold and result, and the raw snapshots behind them.")
+@click.option("--changes", is_flag=True, help="What changed in the list since the previous published build (entered, left, tier changed, moved).")
+def target(
+    programme: str | None, show_list: bool, departement: str | None, region: str | None, top: int, fmt: str,
+    commune: str | None, changes: bool,
+) -> None:  # fmt: skip
+    """The ranked, explained list of communes of a PROGRAMME, from the published warehouse.
+
+    Eligible communes come in rank order (tier, then priority score); --departement and
+    --region keep one area. Each programme's rules are in pipelines/programmes/rules/<programme>.yml.
+    """
+    from pipelines.programmes.lineage import CommuneNotFound, explain, render_explanation
+    from pipelines.programmes.rules import ProgrammeRuleError, rule_files
+    from pipelines.programmes.targets import (
+        LIST_COLUMNS, ProgrammeNotBuilt, about_build, flat, programme_list, read_changes, read_targets, render_table,
+    )  # fmt: skip
+    from pipelines.query import QueryError, open_readonly, render
+
+    def show(frame) -> None:
+        text = render_table(frame) if fmt == "table" else render(flat(frame) if fmt == "csv" else frame, fmt)
+        click.echo(text, nl=fmt != "csv")
+
+    if not programme and not show_list:
+        _fail(f"name a programme ({', '.join(rule_files())}) or use --list")
+    if commune and fmt == "csv":
+        _fail("--explain prints a table or JSON: use --format table or --format json")
+    try:
+        with open_readonly(_readable_warehouse()) as con:
+            about = about_build(con)
+            if about.get("sample_data") and fmt == "table":
+                click.secho("(sample data: a fictitious territory, not real communes)", err=True, fg="yellow")
+            if show_list:
+                listing = programme_list(con)
+                show(listing.drop("users") if fmt == "table" else listing)
+                return
+            if commune:
+                click.echo(render_explanation(explain(con, programme, commune), fmt))
+                return
+            if changes:
+                frame = read_changes(con, programme, departement=departement, region=region)
+                if fmt == "table":
+                    since = f" {frame['previous_build_id'][0]}" if frame.height else ""
+                    click.echo(f"{programme}: {frame.height} change(s) since the previous published build{since}")
+                    frame = frame.select(
+                        "change", "commune_code", "commune_name", "departement_code", "previous_tier", "tier",
+                        "previous_rank", "rank", "rank_change", "reason_summary",
+                    )  # fmt: skip
+                show(frame)
+                return
+            frame = read_targets(con, programme, departement=departement, region=region)
+            shown = frame.head(top) if top else frame
+            if fmt == "table":
+                area = "".join(f", {name} {code}" for name, code in (("département", departement), ("région", region)) if code)
+                version = frame["rule_version"][0] if frame.height else "-"
+                click.echo(
+                    f"{programme}{area}: {frame.height} eligible commune(s), showing {shown.height}; "
+                    f"rule version {version}, build {about.get('build_id')} ({str(about.get('built_at', ''))[:19]})"
+                )
+                shown = shown.select(LIST_COLUMNS)
+            show(shown)
+    except (QueryError, ProgrammeRuleError, ProgrammeNotBuilt, CommuneNotFound) as exc:
+        _fail(str(exc))
+
+
 # ------------------------------------------------------------------------ export
 # (the `export` command goes here)
+
+
+@main.command()
+@click.option("--level", "levels", multiple=True, type=click.Choice(["commune", "epci", "departement", "region", "france"]), help="Only this level (repeatable).")
+@click.option("--indicator", "indicators", multiple=True, help="Only this indicator id (repeatable, or comma-separated).")
+@click.option("--programme", "programmes", multiple=True, help="This programme's tables (repeatable, or comma-separated).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["parquet", "csv", "geojson", "xlsx"]), help="File format (repeatable)  [default: parquet, csv, geojson]")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Exports folder  [default: <data home>/exports]")
+@click.option("--csv-separator", type=click.Choice([",", ";"]), default=",", show_default=True, help="CSV field separator.")
+@click.option("--csv-bom", is_flag=True, help="Start CSV files with a UTF-8 byte order mark (for Excel).")
+@click.option("--csv-decimal-comma", is_flag=True, help="Write decimals as 3,14 in CSV (French Excel; needs --csv-separator ';').")
+def export(
+    levels: tuple[str, ...], indicators: tuple[str, ...], programmes: tuple[str, ...], formats: tuple[str, ...],
+    out: Path | None, csv_separator: str, csv_bom: bool, csv_decimal_comma: bool,
+) -> None:  # fmt: skip
+    """Export the published warehouse for dashboards: files plus manifest.json in OUT/<build id>/.
+
+    Without a filter every table is exported (indicators, catalogue, geography, programmes)
+    and OUT/latest is switched to the new export once it is complete. A filtered export
+    goes to OUT/<build id>-partial and leaves `latest` alone. Text cells that a
+    spreadsheet would run as a formula (=, +, -, @) get a leading quote in CSV files.
+    """
+    from pipelines.exports import DEFAULT_FORMATS, CsvStyle, ExportError, ExportSelection, export_warehouse
+
+    def split(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+    warehouse = _readable_warehouse()
+    try:
+        selection = ExportSelection(
+            levels=levels, indicators=split(indicators), programmes=split(programmes),
+            formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
+            csv=CsvStyle(separator=csv_separator, bom=csv_bom, decimal_comma=csv_decimal_comma),
+        )  # fmt: skip
+        report = export_warehouse(warehouse, out or warehouse.parent / "exports", selection)
+    except ExportError as exc:
+        _fail(str(exc))
+    for entry in report.manifest["files"]:
+        click.echo(f"  {entry['path']:<40} {entry['rows']:>10,} rows  {entry['bytes']:>12,} B")
+    for entry in report.manifest["skipped"]:
+        click.secho(f"  skipped {entry['table']} as {entry['format']}: {entry['reason']}", fg="yellow")
+    if report.manifest["sample_data"]:
+        click.secho(f"  {report.manifest['notice']}", fg="yellow")
+    where = f"; {report.path.parent / 'latest'} points at it" if report.latest else " (partial: `latest` unchanged)"
+    click.secho(f"exported build {report.build_id} to {report.path}{where}", fg="green")
+
+
+# ---------------------------------------------------------------------------- docs
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Only print where the page is.")
+def docs(port: int, no_serve: bool) -> None:
+    """Serve the dbt docs of the published build (one static page, works offline)."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    home = data_home()
+    page = home.docs / "index.html"
+    if not page.exists() and (home.root / "demo" / "docs" / "index.html").exists():
+        page = home.root / "demo" / "docs" / "index.html"
+    if not page.exists():
+        _fail(f"no docs at {page}: they are written by each build (`territoires demo` or `territoires build`)")
+    click.echo(f"dbt docs: {page}")
+    if no_serve:
+        return
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(page.parent))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        click.echo(f"serving on http://127.0.0.1:{port}/index.html (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 # ------------------------------------------------------------------------------ ui

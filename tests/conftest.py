@@ -72,7 +72,7 @@ def sample_build_copy(tmp_path, sample_build):
 
     home, _ = sample_build
     target = tmp_path / "home"
-    shutil.copytree(home.root, target, ignore=shutil.ignore_patterns("dagster"))
+    shutil.copytree(home.root, target, symlinks=True, ignore=shutil.ignore_patterns("dagster"))
     return DataHome(target).ensure()
 
 
