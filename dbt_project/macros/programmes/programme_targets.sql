@@ -1,0 +1,253 @@
+{#
+  One programme's targets: every commune of metropolitan France and the DROM, whether it is
+  eligible and in which tier, its priority score, its ranks and the reasons, from the rules
+  of pipelines/programmes/rules/<programme>.yml (loaded by the programmes_rule_* models).
+
+  - Every commune is judged on the latest vintage of each indicator at commune level.
+  - A commune is eligible when it is in the programme's area (filters), every criterion
+    without a tier passes and every criterion of one tier passes; its tier is the first
+    such tier. A missing value fails its criterion: it is never silently eligible.
+  - Score (0-100): weighted mean of each priority indicator scaled to 0-1 over the eligible
+    communes that have it (percent rank or min-max, 1 = most priority); missing counts 0.
+  - Ranks: tier, then score (highest first), then commune code, so they never tie.
+#}
+{% macro programme_targets(programme) %}
+with rule as (
+    select * from {{ ref('programmes_rules') }} where programme = '{{ programme }}'
+),
+
+criteria as (
+    select * from {{ ref('programmes_rule_criteria') }} where programme = '{{ programme }}'
+),
+
+weights as (
+    select * from {{ ref('programmes_rule_weights') }} where programme = '{{ programme }}'
+),
+
+communes as (
+    select
+        g.commune_code,
+        g.commune_name,
+        g.departement_code,
+        g.region_code,
+        g.epci_code,
+        g.population,
+        g.geography_vintage,
+        -- no filter: everywhere; otherwise in any of the listed régions, départements or EPCI
+        coalesce(
+            len(rule.regions) + len(rule.departements) + len(rule.epcis) = 0
+            or list_contains(rule.regions, g.region_code)
+            or list_contains(rule.departements, g.departement_code)
+            or list_contains(rule.epcis, g.epci_code),
+            false
+        ) as in_area
+    from {{ ref('geo_commune') }} as g
+    cross join rule
+    where g.zone in ('metro', 'drom')
+),
+
+latest_vintages as (
+    select l.indicator_id, max(l.vintage) as vintage
+    from {{ ref('indicators_long') }} as l
+    where l.level = 'commune'
+      and l.indicator_id in (select indicator_id from criteria union select indicator_id from weights)
+    group by l.indicator_id
+),
+
+commune_values as (
+    select l.indicator_id, l.code as commune_code, l.value, l.category, l.vintage, l.source_vintages
+    from {{ ref('indicators_long') }} as l
+    inner join latest_vintages as v on v.indicator_id = l.indicator_id and v.vintage = l.vintage
+    where l.level = 'commune'
+),
+
+tested as (
+    select
+        c.commune_code,
+        r.criterion_no,
+        r.tier,
+        r.indicator_id,
+        r.operator,
+        r.threshold_text,
+        v.value,
+        v.category,
+        v.vintage,
+        v.source_vintages,
+        case
+            when r.compare_to = 'category' then list_contains(r.categories, v.category)
+            when v.value is null then null
+            when r.operator = '<' then v.value < r.threshold
+            when r.operator = '<=' then v.value <= r.threshold
+            when r.operator = '>' then v.value > r.threshold
+            when r.operator = '>=' then v.value >= r.threshold
+            when r.operator = '=' then v.value = r.threshold
+            when r.operator = 'in' then list_contains(r.threshold_values, v.value)
+        end as passed
+    from communes as c
+    cross join criteria as r
+    left join commune_values as v on v.indicator_id = r.indicator_id and v.commune_code = c.commune_code
+),
+
+tiers as (
+    select distinct tier from criteria where tier is not null
+    union all
+    select 1 where not exists (select 1 from criteria where tier is not null)
+),
+
+tier_results as (
+    -- a tier holds when its own criteria and every criterion without a tier pass
+    select t.commune_code, tiers.tier, bool_and(coalesce(t.passed, false)) as holds
+    from tested as t
+    cross join tiers
+    where t.tier is null or t.tier = tiers.tier
+    group by t.commune_code, tiers.tier
+),
+
+first_tier as (
+    select commune_code, min(tier) filter (where holds) as tier
+    from tier_results
+    group by commune_code
+),
+
+status as (
+    select
+        c.*,
+        c.in_area and f.tier is not null as eligible,
+        case when c.in_area then f.tier end as tier
+    from communes as c
+    left join first_tier as f using (commune_code)
+),
+
+reasons as (
+    select
+        commune_code,
+        list({
+            'indicator_id': indicator_id, 'tier': tier, 'value': value, 'category': category,
+            'vintage': vintage, 'operator': operator, 'threshold': threshold_text, 'passed': passed,
+            'source_vintages': source_vintages
+        } order by criterion_no) as reasons,
+        string_agg(
+            coalesce('tier ' || tier || ' ', '') || indicator_id || ' '
+            || coalesce(coalesce(category, {{ programme_number_text('value') }}) || ' [' || vintage || ']', '(no value)')
+            || ' ' || operator || ' ' || threshold_text || ': '
+            || case when passed then 'yes' when not passed then 'no' else 'missing' end,
+            '; ' order by criterion_no
+        ) as reason_summary,
+        list(distinct indicator_id) filter (where value is null and category is null) as missing_criteria
+    from tested
+    group by commune_code
+),
+
+priority_values as (
+    select
+        s.commune_code,
+        s.eligible,
+        w.weight_no,
+        w.indicator_id,
+        w.weight,
+        w.higher_is_priority,
+        w.normalise,
+        v.value,
+        v.vintage,
+        v.source_vintages,
+        s.eligible and v.value is not null as scaled,
+        case when w.higher_is_priority then v.value else -v.value end as priority_value
+    from status as s
+    cross join weights as w
+    left join commune_values as v on v.indicator_id = w.indicator_id and v.commune_code = s.commune_code
+),
+
+normalised as (
+    select
+        *,
+        case
+            when not eligible then null
+            when not scaled then 0.0
+            when normalise = 'rank'
+                then percent_rank() over (partition by weight_no, scaled order by priority_value)
+            else coalesce(
+                (priority_value - min(priority_value) over (partition by weight_no, scaled))
+                / nullif(max(priority_value) over (partition by weight_no, scaled)
+                         - min(priority_value) over (partition by weight_no, scaled), 0),
+                0.0
+            )
+        end as normalised
+    from priority_values
+),
+
+scores as (
+    select
+        commune_code,
+        -- summed in a fixed order and rounded, so that ranks are the same on every run
+        round(100 * list_sum(list(weight * normalised order by weight_no)) / sum(weight), 4) as score,
+        list({
+            'indicator_id': indicator_id, 'value': value, 'vintage': vintage, 'weight': weight,
+            'higher_is_priority': higher_is_priority, 'normalise': normalise,
+            'normalised': round(normalised, 4), 'source_vintages': source_vintages
+        } order by weight_no) as priority,
+        list(distinct indicator_id) filter (where value is null) as missing_priority
+    from normalised
+    group by commune_code
+),
+
+scored as (
+    select
+        s.*,
+        case when s.eligible then coalesce(sc.score, 0.0) end as score,
+        sc.priority,
+        r.reasons,
+        r.reason_summary,
+        list_sort(list_distinct(list_concat(coalesce(r.missing_criteria, []), coalesce(sc.missing_priority, []))))
+            as missing_indicators
+    from status as s
+    left join reasons as r using (commune_code)
+    left join scores as sc using (commune_code)
+),
+
+ranked as (
+    select
+        *,
+        case when eligible then row_number() over (
+            partition by eligible order by tier, score desc, commune_code
+        ) end as rank_france,
+        case when eligible then row_number() over (
+            partition by eligible, departement_code order by tier, score desc, commune_code
+        ) end as rank_departement
+    from scored
+)
+
+select
+    '{{ programme }}' as programme,
+    ranked.commune_code,
+    ranked.commune_name,
+    ranked.departement_code,
+    ranked.region_code,
+    ranked.epci_code,
+    ranked.population,
+    ranked.in_area,
+    ranked.eligible,
+    ranked.tier,
+    ranked.score,
+    ranked.rank_france,
+    ranked.rank_departement,
+    ranked.reason_summary,
+    ranked.reasons,
+    ranked.priority,
+    ranked.missing_indicators,
+    rule.version as rule_version,
+    rule.rule_file,
+    ranked.geography_vintage,
+    now() as computed_at
+from ranked
+cross join rule
+order by ranked.rank_france nulls last, ranked.commune_code
+{% endmacro %}
+
+
+{# A number as a person reads it: 56, 2.262 (at most three decimals). #}
+{% macro programme_number_text(expression) -%}
+    case
+        when {{ expression }} = round({{ expression }}) then (round({{ expression }})::bigint)::varchar
+        else round({{ expression }}, 3)::varchar
+    end
+{%- endmacro %}

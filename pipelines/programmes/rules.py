@@ -1,0 +1,468 @@
+"""Programme rule files: load them, check them, and lay them out as tables for dbt.
+
+One YAML file per programme in `pipelines/programmes/rules/`, named after the programme
+id. A rule file says who uses the programme, where it acts (`filters`), which communes
+are eligible (`eligibility`, with optional tiers), in what order they come (`priority`:
+weighted, normalised indicators) and how far a commune must move to be reported as a
+change (`changes.rank_threshold`). See `rules/cafes.yml` for a commented example.
+
+Everything is checked here, when the Dagster definitions load, before anything is built:
+an unknown indicator id, a threshold of the wrong type or an unknown operator stops the
+build with a message naming the file and the line to fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import yaml
+
+from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+
+RULES_DIR = Path(__file__).parent / "rules"
+MODELS_DIR = DBT_PROJECT_DIR / "models" / "marts" / "programmes"
+INDICATOR_DEFINITIONS = DBT_PROJECT_DIR / "seeds" / "indicator_definitions.csv"
+INDICATOR_CATEGORIES = DBT_PROJECT_DIR / "seeds" / "indicator_categories.csv"
+
+OPERATORS = ("<", "<=", ">", ">=", "=", "in")
+NORMALISATIONS = ("rank", "min_max")
+DEFAULT_RANK_THRESHOLD = 10
+
+TOP_LEVEL_KEYS = {
+    "programme", "title", "version", "users", "description", "filters", "eligibility", "priority", "changes",
+}  # fmt: skip
+CRITERION_KEYS = {"indicator", "operator", "threshold", "tier"}
+PRIORITY_KEYS = {"indicator", "weight", "higher_is_priority", "normalise"}
+FILTER_PATTERNS = {
+    "regions": (r"^[0-9]{2}$", "a 2-character région code such as '27'"),
+    "departements": (r"^([0-9]{2}|2[AB]|97[1-6])$", "a département code such as '71', '2A' or '974'"),
+    "epcis": (r"^[0-9]{9}$", "a 9-digit EPCI SIREN such as '200070795'"),
+}
+PROGRAMME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ProgrammeRuleError(ValueError):
+    """A rule file is wrong, or a programme is unknown; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One eligibility test: `<indicator> <operator> <threshold>`, for every tier or for one."""
+
+    indicator: str
+    operator: str
+    threshold: float | str | tuple[float, ...] | tuple[str, ...]
+    tier: int | None = None
+    on_category: bool = False  # compares the category code of a typology, not its value
+
+    @property
+    def threshold_text(self) -> str:
+        """The threshold as a person would write it: `3500`, `[frr_plus, frr_socle]`."""
+        values = self.threshold if isinstance(self.threshold, tuple) else (self.threshold,)
+        shown = ", ".join(_number_text(v) if isinstance(v, float) else str(v) for v in values)
+        return f"[{shown}]" if self.operator == "in" else shown
+
+
+@dataclass(frozen=True)
+class PriorityIndicator:
+    """One weighted part of the priority score."""
+
+    indicator: str
+    weight: float
+    higher_is_priority: bool
+    normalise: str = "rank"
+
+
+@dataclass(frozen=True)
+class ProgrammeRules:
+    """A programme's rule file, checked."""
+
+    programme: str
+    title: str
+    version: str
+    users: str
+    description: str
+    filters: dict[str, tuple[str, ...]]
+    eligibility: tuple[Criterion, ...]
+    priority: tuple[PriorityIndicator, ...]
+    rank_threshold: int
+    path: Path
+    sha256: str = field(repr=False, default="")
+
+    @property
+    def rule_file(self) -> str:
+        """The rule file's path from the project root, as recorded in the warehouse."""
+        try:
+            return str(self.path.resolve().relative_to(PROJECT_ROOT))
+        except ValueError:
+            return str(self.path)
+
+    @property
+    def indicators(self) -> list[str]:
+        """Every indicator the programme reads, eligibility first, without repeats."""
+        ids = [c.indicator for c in self.eligibility] + [p.indicator for p in self.priority]
+        return list(dict.fromkeys(ids))
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def indicator_formulas() -> dict[str, str]:
+    """Indicator id → formula (`category` for typologies), from the dbt seed."""
+    with INDICATOR_DEFINITIONS.open(encoding="utf-8", newline="") as handle:
+        return {row["indicator_id"]: row["formula"] for row in csv.DictReader(handle)}
+
+
+def indicator_categories() -> dict[str, list[str]]:
+    """Typology indicator id → its category codes, from the dbt seed."""
+    categories: dict[str, list[str]] = {}
+    with INDICATOR_CATEGORIES.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            categories.setdefault(row["indicator_id"], []).append(row["category"])
+    return categories
+
+
+def _is_number(value: Any) -> bool:
+    # YAML reads `yes`/`true` as booleans, which Python counts as numbers: refuse them.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _FileChecker:
+    """Collects every problem of one rule file, so one run names them all."""
+
+    def __init__(self, path: Path, formulas: dict[str, str], categories: dict[str, list[str]]):
+        self.path = path
+        self.formulas = formulas
+        self.categories = categories
+        self.problems: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def text(self, data: dict, key: str, *, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(key, "missing (add it as a quoted string)")
+            return ""
+        if not isinstance(value, str):
+            self.problem(key, f"must be a quoted string, got {value!r} (YAML read it as {type(value).__name__})")
+            return str(value)
+        return value.strip()
+
+    def indicator(self, where: str, item: dict) -> str | None:
+        indicator = item.get("indicator")
+        if not isinstance(indicator, str) or not indicator:
+            self.problem(where, "`indicator` is missing: give an indicator id of indicators.catalogue")
+            return None
+        if indicator not in self.formulas:
+            close = [i for i in self.formulas if i.split("_")[0] == indicator.split("_")[0]]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            self.problem(
+                where,
+                f"unknown indicator id {indicator!r}{hint}; the ids are those of "
+                f"dbt_project/seeds/indicator_definitions.csv: {', '.join(sorted(self.formulas))}",
+            )
+            return None
+        return indicator
+
+    def unknown_keys(self, where: str, item: dict, allowed: set[str]) -> None:
+        extra = sorted(set(item) - allowed)
+        if extra:
+            self.problem(where, f"unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
+
+    def criterion(self, index: int, item: Any) -> Criterion | None:
+        where = f"eligibility[{index}]"
+        if not isinstance(item, dict):
+            self.problem(where, "each criterion is a mapping with indicator, operator, threshold (and optional tier)")
+            return None
+        self.unknown_keys(where, item, CRITERION_KEYS)
+        indicator = self.indicator(where, item)
+        where = f"{where} ({indicator or item.get('indicator')})"
+        operator = item.get("operator")
+        if operator not in OPERATORS:
+            self.problem(where, f"operator {operator!r} is not one of {', '.join(OPERATORS)} (quote it: \"<=\")")
+            return None
+        tier = item.get("tier")
+        if tier is not None and not (isinstance(tier, int) and not isinstance(tier, bool) and tier >= 1):
+            self.problem(where, f"tier must be a whole number from 1, got {tier!r}")
+            return None
+        if "threshold" not in item:
+            self.problem(where, "threshold is missing")
+            return None
+        threshold = item["threshold"]
+        if operator == "in":
+            if not isinstance(threshold, list) or not threshold:
+                self.problem(where, f"operator `in` needs a list of values, e.g. [1, 2], got {threshold!r}")
+                return None
+            values = threshold
+        else:
+            if isinstance(threshold, (list, dict)):
+                self.problem(where, f"operator {operator!r} needs one value, got {threshold!r} (use `in` for a list)")
+                return None
+            values = [threshold]
+        if indicator is None:
+            return None
+        on_category = self.formulas[indicator] == "category" and all(isinstance(v, str) for v in values)
+        if on_category:
+            if operator not in ("=", "in"):
+                self.problem(where, f"a category code can only be tested with = or in, not {operator!r}")
+                return None
+            known = self.categories.get(indicator, [])
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                self.problem(where, f"unknown {indicator} categories {unknown}; the categories are: {', '.join(known)}")
+                return None
+            parsed: Any = tuple(values) if operator == "in" else values[0]
+        else:
+            wrong = [v for v in values if not _is_number(v)]
+            if wrong:
+                kind = " or a category code" if self.formulas[indicator] == "category" else ""
+                self.problem(
+                    where,
+                    f"threshold {wrong[0]!r} is a {type(wrong[0]).__name__}: "
+                    f"{indicator} is compared with a number{kind}"
+                    " (write 3500, not \"3500\")",
+                )
+                return None
+            numbers = tuple(float(v) for v in values)
+            parsed = numbers if operator == "in" else numbers[0]
+        return Criterion(indicator, operator, parsed, tier, on_category)
+
+    def priority_indicator(self, index: int, item: Any) -> PriorityIndicator | None:
+        where = f"priority[{index}]"
+        if not isinstance(item, dict):
+            self.problem(where, "each priority entry is a mapping with indicator, weight, higher_is_priority")
+            return None
+        self.unknown_keys(where, item, PRIORITY_KEYS)
+        indicator = self.indicator(where, item)
+        where = f"{where} ({indicator or item.get('indicator')})"
+        weight = item.get("weight")
+        if not _is_number(weight) or weight <= 0:
+            self.problem(where, f"weight must be a number above 0, got {weight!r}")
+            return None
+        higher = item.get("higher_is_priority")
+        if not isinstance(higher, bool):
+            self.problem(where, f"higher_is_priority must be true or false, got {higher!r}")
+            return None
+        normalise = item.get("normalise", "rank")
+        if normalise not in NORMALISATIONS:
+            self.problem(where, f"normalise must be one of {', '.join(NORMALISATIONS)}, got {normalise!r}")
+            return None
+        if indicator is None:
+            return None
+        return PriorityIndicator(indicator, float(weight), higher, normalise)
+
+    def filters(self, data: Any) -> dict[str, tuple[str, ...]]:
+        filters: dict[str, tuple[str, ...]] = {name: () for name in FILTER_PATTERNS}
+        if data is None:
+            return filters
+        if not isinstance(data, dict):
+            self.problem("filters", "must be a mapping with optional regions, departements, epcis lists")
+            return filters
+        self.unknown_keys("filters", data, set(FILTER_PATTERNS))
+        for name, (pattern, example) in FILTER_PATTERNS.items():
+            codes = data.get(name) or []
+            if not isinstance(codes, list):
+                self.problem(f"filters.{name}", f"must be a list of codes, got {codes!r}")
+                continue
+            for code in codes:
+                if not isinstance(code, str):
+                    self.problem(
+                        f"filters.{name}",
+                        f"code {code!r} must be a quoted string, {example} (YAML reads 01 as the number 1)",
+                    )
+                elif not re.match(pattern, code):
+                    self.problem(f"filters.{name}", f"{code!r} is not {example}")
+            filters[name] = tuple(str(c) for c in codes)
+        return filters
+
+    def check(self, data: Any) -> ProgrammeRules | None:
+        if not isinstance(data, dict):
+            self.problem("file", "must be a YAML mapping (programme, title, version, users, eligibility, priority…)")
+            return None
+        self.unknown_keys("file", data, TOP_LEVEL_KEYS)
+        programme = self.text(data, "programme")
+        if programme and programme != self.path.stem:
+            self.problem(
+                "programme", f"{programme!r} must be the file's name: rename the file {programme}.yml or fix the id"
+            )
+        if programme and not PROGRAMME_ID.match(programme):
+            self.problem("programme", f"{programme!r} must be lower case letters, digits and _ (it names tables)")
+        title = self.text(data, "title")
+        version = self.text(data, "version")
+        users = self.text(data, "users")
+        description = self.text(data, "description", required=False)
+        filters = self.filters(data.get("filters"))
+
+        eligibility_items = data.get("eligibility")
+        if not isinstance(eligibility_items, list) or not eligibility_items:
+            self.problem("eligibility", "must be a non-empty list of criteria (indicator, operator, threshold)")
+            eligibility_items = []
+        criteria = [self.criterion(i, item) for i, item in enumerate(eligibility_items)]
+        tiers = sorted({c.tier for c in criteria if c and c.tier is not None})
+        if all(criteria) and tiers and tiers != list(range(1, len(tiers) + 1)):
+            self.problem("eligibility", f"tiers must be numbered 1, 2, … without gaps, got {tiers}")
+
+        priority_items = data.get("priority") or []
+        if not isinstance(priority_items, list):
+            self.problem("priority", "must be a list of weighted indicators")
+            priority_items = []
+        weights = [self.priority_indicator(i, item) for i, item in enumerate(priority_items)]
+        counts = Counter(w.indicator for w in weights if w)
+        repeated = sorted(indicator for indicator, count in counts.items() if count > 1)
+        if repeated:
+            self.problem("priority", f"indicator(s) {', '.join(repeated)} listed twice: give each one weight")
+
+        changes = data.get("changes") or {}
+        rank_threshold = DEFAULT_RANK_THRESHOLD
+        if not isinstance(changes, dict):
+            self.problem("changes", "must be a mapping such as {rank_threshold: 10}")
+        else:
+            self.unknown_keys("changes", changes, {"rank_threshold"})
+            rank_threshold = changes.get("rank_threshold", DEFAULT_RANK_THRESHOLD)
+            if not (isinstance(rank_threshold, int) and not isinstance(rank_threshold, bool) and rank_threshold >= 0):
+                self.problem(
+                    "changes.rank_threshold", f"must be a whole number of ranks (0 or more), got {rank_threshold!r}"
+                )
+                rank_threshold = DEFAULT_RANK_THRESHOLD
+
+        if self.problems:
+            return None
+        return ProgrammeRules(
+            programme=programme, title=title, version=version, users=users, description=description,
+            filters=filters, eligibility=tuple(c for c in criteria if c), priority=tuple(w for w in weights if w),
+            rank_threshold=rank_threshold, path=self.path, sha256=hashlib.sha256(self.path.read_bytes()).hexdigest(),
+        )  # fmt: skip
+
+
+def rule_files(rules_dir: Path | None = None) -> dict[str, Path]:
+    """Programme id → its rule file, for every `<programme>.yml` of the folder (default RULES_DIR)."""
+    return {path.stem: path for path in sorted(Path(rules_dir or RULES_DIR).glob("*.yml"))}
+
+
+def load_rules(
+    programmes: list[str] | tuple[str, ...] | None = None, rules_dir: Path | None = None
+) -> dict[str, ProgrammeRules]:
+    """Every programme's rules (or only those named), checked; raises ProgrammeRuleError.
+
+    Every problem of every file is reported at once, each with the file, the entry and
+    what to write instead.
+    """
+    rules_dir = Path(rules_dir or RULES_DIR)
+    files = rule_files(rules_dir)
+    if not files:
+        raise ProgrammeRuleError(f"no programme rule file in {rules_dir}: add one <programme>.yml per programme")
+    for name in programmes or ():
+        if name not in files:
+            raise ProgrammeRuleError(
+                f"unknown programme {name!r}; the programmes are: {', '.join(files)} "
+                f"(one rule file each in {rules_dir})"
+            )
+    formulas, categories = indicator_formulas(), indicator_categories()
+    rules: dict[str, ProgrammeRules] = {}
+    problems: list[str] = []
+    for name, path in files.items():
+        if programmes and name not in programmes:
+            continue
+        checker = _FileChecker(path, formulas, categories)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(f"{path}: not valid YAML ({exc})")
+            continue
+        checked = checker.check(data)
+        if checked is None:
+            problems.append(f"{path}:\n" + "\n".join(f"  - {p}" for p in checker.problems))
+        else:
+            rules[name] = checked
+    if problems:
+        raise ProgrammeRuleError("programme rule files have problems; nothing was built:\n" + "\n".join(problems))
+    return rules
+
+
+def get_rules(programme: str, rules_dir: Path | None = None) -> ProgrammeRules:
+    """One programme's rules; an unknown programme's error lists the known ones."""
+    return load_rules([programme], rules_dir)[programme]
+
+
+def check_dbt_models(rules: dict[str, ProgrammeRules], models_dir: Path | None = None) -> None:
+    """Every programme needs its two dbt models and a place in the two union views."""
+    models_dir = Path(models_dir or MODELS_DIR)
+    problems = []
+    for name in rules:
+        for kind in ("targets", "changes"):
+            model = f"programmes_{name}_{kind}"
+            if not (models_dir / f"{model}.sql").is_file():
+                problems.append(
+                    f"programme {name!r} has a rule file but no dbt model {model}.sql in {models_dir}: "
+                    f"copy programmes_cafes_{kind}.sql and change the programme id in it"
+                )
+            union = models_dir / f"programmes_{kind}.sql"
+            if f"'{name}'" not in union.read_text(encoding="utf-8"):
+                problems.append(f"programme {name!r} is missing from the list of programmes in {union}: add it")
+    if problems:
+        raise ProgrammeRuleError("\n".join(problems))
+
+
+# --------------------------------------------------------------------------- tables for dbt
+
+PROGRAMME_SCHEMA = {
+    "programme": pl.Utf8, "title": pl.Utf8, "version": pl.Utf8, "users": pl.Utf8, "description": pl.Utf8,
+    "regions": pl.List(pl.Utf8), "departements": pl.List(pl.Utf8), "epcis": pl.List(pl.Utf8),
+    "rank_threshold": pl.Int32, "rule_file": pl.Utf8, "rule_sha256": pl.Utf8,
+}  # fmt: skip
+CRITERION_SCHEMA = {
+    "programme": pl.Utf8, "criterion_no": pl.Int32, "tier": pl.Int32, "indicator_id": pl.Utf8,
+    "operator": pl.Utf8, "compare_to": pl.Utf8, "threshold": pl.Float64,
+    "threshold_values": pl.List(pl.Float64), "categories": pl.List(pl.Utf8), "threshold_text": pl.Utf8,
+}  # fmt: skip
+WEIGHT_SCHEMA = {
+    "programme": pl.Utf8, "weight_no": pl.Int32, "indicator_id": pl.Utf8, "weight": pl.Float64,
+    "higher_is_priority": pl.Boolean, "normalise": pl.Utf8,
+}  # fmt: skip
+
+
+def _criterion_row(programme: str, number: int, c: Criterion) -> dict[str, Any]:
+    values = c.threshold if isinstance(c.threshold, tuple) else (c.threshold,)
+    return {
+        "programme": programme, "criterion_no": number, "tier": c.tier, "indicator_id": c.indicator,
+        "operator": c.operator, "compare_to": "category" if c.on_category else "value",
+        "threshold": None if c.on_category or c.operator == "in" else c.threshold,
+        "threshold_values": list(values) if not c.on_category and c.operator == "in" else None,
+        "categories": list(values) if c.on_category else None, "threshold_text": c.threshold_text,
+    }  # fmt: skip
+
+
+def rule_tables(rules: dict[str, ProgrammeRules] | None = None) -> dict[str, pa.Table]:
+    """The rules as three tables (programmes, criteria, weights) for the dbt programme models."""
+    rules = load_rules() if rules is None else rules
+    programmes = [
+        {
+            "programme": r.programme, "title": r.title, "version": r.version, "users": r.users,
+            "description": r.description, **{k: list(v) for k, v in r.filters.items()},
+            "rank_threshold": r.rank_threshold, "rule_file": r.rule_file, "rule_sha256": r.sha256,
+        }  # fmt: skip
+        for r in rules.values()
+    ]
+    criteria = [_criterion_row(r.programme, i, c) for r in rules.values() for i, c in enumerate(r.eligibility, 1)]
+    weights = [
+        {"programme": r.programme, "weight_no": i, "indicator_id": w.indicator, "weight": w.weight,
+         "higher_is_priority": w.higher_is_priority, "normalise": w.normalise}  # fmt: skip
+        for r in rules.values()
+        for i, w in enumerate(r.priority, 1)
+    ]
+    return {
+        "programmes": pl.DataFrame(programmes, schema=PROGRAMME_SCHEMA).to_arrow(),
+        "criteria": pl.DataFrame(criteria, schema=CRITERION_SCHEMA).to_arrow(),
+        "weights": pl.DataFrame(weights, schema=WEIGHT_SCHEMA).to_arrow(),
+    }
