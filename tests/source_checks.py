@@ -15,12 +15,15 @@ A folder is a mirror tree: <folder>/<source>/<vintage>/<file name> (as `write_sa
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 
 from pipelines.ingestion import INVALID, VintageOutcome, current_snapshots, ingest_source
-from pipelines.settings import DataHome
+from pipelines.settings import DBT_PROJECT_DIR, DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.fetch import Fetcher
 from pipelines.sources.snapshots import RawStore
@@ -64,3 +67,18 @@ def assert_refused_and_nothing_lost(
     current = current_snapshots(RawStore(home.root), source_id, vintage)
     assert {s.path for s in current} <= set(files_before), "a refused file became current"
     return outcome
+
+
+def dbt_build(database: Path, work: Path, *selection: str) -> subprocess.CompletedProcess:
+    """`dbt build --select <selection>` on `database`, with target and logs under `work`.
+
+    Each test gets its own target folder, so tests (and builds) running side by side never
+    share dbt's partial-parse state.
+    """
+    env = {**os.environ, "TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    command = [
+        str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "dbt_target"),
+        "--log-path", str(work / "dbt_logs"), "--select", *selection,
+    ]  # fmt: skip
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)

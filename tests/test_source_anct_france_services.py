@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
-from test_source_anct_qpv import run_staging
+from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
+
 
 from pipelines.ingestion import ingest_source
 from pipelines.sample import anct_france_services as sample
@@ -148,7 +148,7 @@ def test_staging_keeps_valid_codes_only_and_the_coordinates(tmp_path, mirror):
     home = DataHome(tmp_path / "home").ensure()
     assert load_from_folder(home, mirror, SOURCE, sample.VINTAGE).status == "loaded"
 
-    result = run_staging(tmp_path, home.work_db, SOURCE)
+    result = dbt_build(home.work_db, tmp_path, f"path:models/staging/{SOURCE}")
     assert result.returncode == 0, result.stdout[-3000:]
     expected = sample.points(build_territory())
     with duckdb.connect(str(home.work_db), read_only=True) as con:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
-from test_source_anct_qpv import run_staging
+from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
+
 
 from pipelines.sample import anct_observatoire as sample
 from pipelines.sample import build_territory
@@ -140,7 +140,7 @@ def test_broken_files_are_refused(tmp_path, mirror, file_name, mutate, expected)
 def test_staging_turns_minus_9999_into_secret_nulls(tmp_path, mirror):
     home = DataHome(tmp_path / "home").ensure()
     assert load_from_folder(home, mirror, SOURCE, VINTAGE).status == "loaded"
-    result = run_staging(tmp_path, home.work_db, SOURCE)
+    result = dbt_build(home.work_db, tmp_path, f"path:models/staging/{SOURCE}")
     assert result.returncode == 0, result.stdout[-3000:]
     territory = build_territory()
     communes = territory.geography(VINTAGE).actuelles

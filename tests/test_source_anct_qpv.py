@@ -5,16 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import duckdb
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.ingestion import ingest_source
 from pipelines.sample import build_territory
@@ -27,23 +23,6 @@ from pipelines.sources.snapshots import RawStore
 
 SOURCE = "anct_qpv"
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
-
-
-def run_staging(tmp_path: Path, database: Path, *source_ids: str) -> subprocess.CompletedProcess:
-    """dbt build of the staging models of these sources only, on a copy of the project holding
-    nothing else (other sources' models stay out of the way), into ``database``."""
-    project = tmp_path / "dbt_project"
-    shutil.copytree(DBT_PROJECT / "macros", project / "macros")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(DBT_PROJECT / name, project / name)
-    for source_id in source_ids:
-        shutil.copytree(DBT_PROJECT / "models" / "staging" / source_id, project / "models" / "staging" / source_id)
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [
-        str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(project), "--profiles-dir", str(project),
-        "--target-path", str(tmp_path / "dbt_target"), "--log-path", str(tmp_path / "dbt_logs"),
-    ]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
 
 # ------------------------------------------------------------------------------ real files
@@ -198,7 +177,7 @@ def test_staging_on_the_sample(tmp_path, mirror):
     home = DataHome(tmp_path / "home").ensure()
     for generation in ("2015", "2024"):
         assert load_from_folder(home, mirror, SOURCE, generation).status == "loaded"
-    result = run_staging(tmp_path, home.work_db, SOURCE)
+    result = dbt_build(home.work_db, tmp_path, f"path:models/staging/{SOURCE}")
     assert result.returncode == 0, result.stdout[-3000:]
     territory = build_territory()
     with duckdb.connect(str(home.work_db), read_only=True) as con:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.ingestion import ingest_source
 from pipelines.sample import anct_frr as frr_sample
@@ -32,29 +29,6 @@ REAL_ZRR = Path("zrr") / "ZRR_list_source.csv"
 FRR_FILE = "anct_frr/2025/liste-communes-FRR-juillet2025.csv"
 ZRR_FILE = "anct_zrr/2021/diffusion-zonages-zrr-cog2021.csv"
 SOURCES = ["anct_frr", "anct_zrr"]
-
-
-def run_dbt_staging(database: Path, work: Path, sources: list[str]) -> None:
-    """dbt build of the staging models of `sources` (and the zoning seed) on a database of our own.
-
-    The models run in a copy of the dbt project holding only them, the macros and the seed,
-    so that models being written elsewhere in the project cannot get in the way.
-    """
-    project = work / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR / "macros", project / "macros")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(DBT_PROJECT_DIR / name, project / name)
-    (project / "seeds").mkdir()
-    for name in ("rural_zoning_classes.csv", "_rural_zoning_classes.yml"):
-        shutil.copy(DBT_PROJECT_DIR / "seeds" / name, project / "seeds" / name)
-    for source in sources:
-        shutil.copytree(DBT_PROJECT_DIR / "models" / "staging" / source, project / "models" / "staging" / source)
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    command = [dbt, "build", "--profiles-dir", ".", "--log-path", str(work / "logs")]
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "WARN=0" in result.stdout, result.stdout[-4000:]
 
 
 def query(database: Path, sql: str) -> list[tuple]:
@@ -228,7 +202,8 @@ def test_staging_of_the_sample(tmp_path, sample_mirror, territory):
     home = DataHome(tmp_path / "home").ensure()
     assert load_from_folder(home, sample_mirror, "anct_frr", "2025").status == "loaded"
     assert load_from_folder(home, sample_mirror, "anct_zrr", "2021").status == "loaded"
-    run_dbt_staging(home.work_db, tmp_path, SOURCES)
+    result = dbt_build(home.work_db, tmp_path, "rural_zoning_classes", *[f"path:models/staging/{s}" for s in SOURCES])
+    assert result.returncode == 0 and "WARN=0" in result.stdout, result.stdout[-4000:]
     frr = dict(query(home.work_db, "select commune_code, frr_code from staging.stg_anct_frr__communes"))
     labels = frr_sample.frr_labels(territory)
     codes = {"FRR+": "frr_plus", "FRR socle": "frr_socle", "Classée FRR partiellement": "frr_partiel",

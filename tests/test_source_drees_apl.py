@@ -4,17 +4,14 @@ broken files refused without losing anything, and the staging model."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import polars as pl
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.ingestion import frame_spec
 from pipelines.quality import validate_frame
@@ -320,13 +317,7 @@ def test_staging_model_on_the_sample(tmp_path, sample_dir):
     home = DataHome(tmp_path / "home").ensure()
     for vintage in ("2022", "2023"):
         assert load_from_folder(home, sample_dir, SOURCE, vintage).status == "loaded"
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(home.work_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs"), "--select", f"path:models/staging/{SOURCE}"],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=120,
-    )
+    result = dbt_build(home.work_db, tmp_path, f"path:models/staging/{SOURCE}")
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(str(home.work_db), read_only=True) as con:
         types = dict(con.execute(

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
-import subprocess
-import sys
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -15,7 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.ingestion import frame_spec
 from pipelines.quality import validate_frame
@@ -416,13 +413,7 @@ def test_broken_files_are_refused_and_nothing_is_lost(tmp_path, mirror, loaded_h
 def test_staging_and_mapping_on_the_sample(tmp_path, loaded_home, territory):
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(loaded_home.work_db, database)
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [
-        str(Path(sys.executable).with_name("dbt")), "build", "--profiles-dir", ".",
-        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-        "--select", f"path:models/staging/{SOURCE}", "bpe_equipment_types", "int_bpe_equipments_mapped",
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120)
+    result = dbt_build(database, tmp_path, f"path:models/staging/{SOURCE}", "bpe_equipment_types", "int_bpe_equipments_mapped")
     assert result.returncode == 0, result.stdout[-3000:]
     lost = sample.lost_gp_commune(territory)
     with duckdb.connect(str(database), read_only=True) as con:

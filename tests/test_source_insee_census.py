@@ -6,21 +6,18 @@ INSEE's layout, is the only coverage.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample import insee_census_age, insee_census_housing
 from pipelines.sample.insee_census_age import aged_villages, census_places, write_zip
 from pipelines.sample.territory import build_territory
-from pipelines.settings import DBT_PROJECT_DIR, DataHome
+from pipelines.settings import DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.readers import get_reader
 
@@ -260,13 +257,8 @@ def test_a_zip_without_the_data_file_is_refused(tmp_path, mirror_copy):
 
 @pytest.mark.integration
 def test_staging_types_the_bands_and_adds_75_plus(tmp_path, loaded_home):
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(loaded_home.work_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [str(dbt), "build", "--profiles-dir", ".", "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs"), "--select",
-         "path:models/staging/insee_census_age", "path:models/staging/insee_census_housing"],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
+    result = dbt_build(
+        loaded_home.work_db, tmp_path, "path:models/staging/insee_census_age", "path:models/staging/insee_census_housing"
     )
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(str(loaded_home.work_db), read_only=True) as con:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.ingestion import ingest_source
 from pipelines.sample import build_territory
 from pipelines.sample import insee_density_grid as sample
-from pipelines.settings import DBT_PROJECT_DIR, DataHome
+from pipelines.settings import DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.fetch import Fetcher
 from pipelines.sources.readers.insee_density_grid import read
@@ -24,29 +21,6 @@ from pipelines.sources.snapshots import RawStore
 
 SOURCE = "insee_density_grid"
 REAL_FILE = Path("densite") / "grille_densite_7_niveaux_2022.xlsx"
-
-
-def run_dbt_staging(database: Path, work: Path, sources: list[str]) -> None:
-    """dbt build of the staging models of `sources` (and the zoning seed) on a database of our own.
-
-    The models run in a copy of the dbt project holding only them, the macros and the seed,
-    so that models being written elsewhere in the project cannot get in the way.
-    """
-    project = work / "dbt_project"
-    shutil.copytree(DBT_PROJECT_DIR / "macros", project / "macros")
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(DBT_PROJECT_DIR / name, project / name)
-    (project / "seeds").mkdir()
-    for name in ("rural_zoning_classes.csv", "_rural_zoning_classes.yml"):
-        shutil.copy(DBT_PROJECT_DIR / "seeds" / name, project / "seeds" / name)
-    for source in sources:
-        shutil.copytree(DBT_PROJECT_DIR / "models" / "staging" / source, project / "models" / "staging" / source)
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = str(Path(sys.executable).parent / "dbt")
-    command = [dbt, "build", "--profiles-dir", ".", "--log-path", str(work / "logs")]
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert "WARN=0" in result.stdout, result.stdout[-4000:]
 
 
 def query(database: Path, sql: str) -> list[tuple]:
@@ -173,7 +147,8 @@ def test_staging_takes_the_7_level_grid_from_the_right_column(tmp_path, sample_m
     home = DataHome(tmp_path / "home").ensure()
     for vintage in ("2022", "2025"):
         assert load_from_folder(home, sample_mirror, SOURCE, vintage).status == "loaded"
-    run_dbt_staging(home.work_db, tmp_path, [SOURCE])
+    result = dbt_build(home.work_db, tmp_path, f"path:models/staging/{SOURCE}")
+    assert result.returncode == 0 and "WARN=0" in result.stdout, result.stdout[-4000:]
     staged = {
         (vintage, code): (level, label, level_3, rural)
         for vintage, code, level, label, level_3, rural in query(

@@ -6,9 +6,6 @@ on the sample stock of the fictitious territory, in data.gouv.fr's Parquet and I
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample.insee_sirene import (
     COLUMNS,
@@ -30,7 +27,7 @@ from pipelines.sample.insee_sirene import (
     write_stock_zip,
 )
 from pipelines.sample.territory import build_territory
-from pipelines.settings import DBT_PROJECT_DIR, DataHome
+from pipelines.settings import DataHome
 from pipelines.sources.catalogue import CatalogueError, get_source
 from pipelines.sources.readers.common import ParseError
 from pipelines.sources.readers.insee_sirene import DEFAULT_NAF_CODES, STOCK_COLUMNS, naf_codes_for, read
@@ -313,14 +310,7 @@ def test_broken_zip_is_refused_and_nothing_is_lost(tmp_path, mirror, stock, brea
 def test_staging_types_and_story(tmp_path, mirror, territory, expected):
     home = DataHome(tmp_path / "home").ensure()
     assert load_from_folder(home, mirror, SOURCE, VINTAGE).status == "loaded"
-    dbt = Path(sys.executable).with_name("dbt")
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(home.work_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    command = [
-        str(dbt), "build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-        "--select", "path:models/staging/insee_sirene",
-    ]  # fmt: skip
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    result = dbt_build(home.work_db, tmp_path, "path:models/staging/insee_sirene")
     assert result.returncode == 0, result.stdout[-3000:]
     tale = story(territory)
     with duckdb.connect(str(home.work_db), read_only=True) as con:

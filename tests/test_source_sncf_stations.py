@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample import build_territory
 from pipelines.sample.sncf_stations import HEADER, lambert93, sample_stations
@@ -143,13 +141,7 @@ def test_broken_files_are_refused_and_nothing_is_lost(tmp_path, sample_mirror, l
 def test_staging_model_types_the_sample(tmp_path, loaded_home):
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(loaded_home.work_db, database)
-    env = os.environ | {"TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(
-        [str(PROJECT / ".venv" / "bin" / "dbt"), "build", "--profiles-dir", ".",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-         "--select", "path:models/staging/sncf_stations"],
-        cwd=PROJECT / "dbt_project", env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    result = dbt_build(database, tmp_path, "path:models/staging/sncf_stations")
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(str(database), read_only=True) as con:
         rows = con.execute(

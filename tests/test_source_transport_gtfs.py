@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
 import zipfile
 from collections import Counter
 from datetime import date, timedelta
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from source_checks import assert_refused_and_nothing_lost, load_from_folder
+from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.ingestion import current_snapshots, parse_and_validate
 from pipelines.sample import build_territory
@@ -367,13 +365,7 @@ def test_a_refused_feed_leaves_the_other_feeds_current(tmp_path, sample_mirror):
 def test_staging_models_type_the_sample(tmp_path, loaded_home):
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(loaded_home.work_db, database)
-    env = os.environ | {"TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(
-        [str(PROJECT / ".venv" / "bin" / "dbt"), "build", "--profiles-dir", ".",
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-         "--select", "path:models/staging/transport_gtfs"],
-        cwd=PROJECT / "dbt_project", env=env, capture_output=True, text=True, timeout=180,
-    )  # fmt: skip
+    result = dbt_build(database, tmp_path, "path:models/staging/transport_gtfs")
     assert result.returncode == 0, result.stdout[-3000:]
     with duckdb.connect(str(database), read_only=True) as con:
         types = dict(con.execute(
