@@ -30,7 +30,7 @@ class Freshness:
     def describe(self) -> str:
         if self.latest_vintage is None:
             return "never fetched"
-        when = f"next release expected {self.next_expected:%Y-%m-%d}" if self.next_expected else "no release calendar"
+        when = f"next release expected {self.next_expected:%Y-%m-%d}" if self.next_expected else "no further release"
         return f"latest {self.latest_vintage}, {when}" + (" — OVERDUE" if self.overdue else "")
 
 
@@ -53,6 +53,9 @@ def source_freshness(store: RawStore, today: date | None = None) -> list[Freshne
     for source in load_catalogue().values():
         held = [v for v in source.vintage_ids if store.latest(source.id, v) is not None]
         latest = max(held) if held else None
+        if source.cadence == "discontinued":
+            report.append(Freshness(source.id, source.cadence, latest, None, latest is None))
+            continue
         expected = next_release(source, latest) if latest else None
         late = latest is None or (expected is not None and today > expected + GRACE.get(source.cadence, timedelta()))
         report.append(Freshness(source.id, source.cadence, latest, expected, late))

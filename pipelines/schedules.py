@@ -19,7 +19,8 @@ CRON = {
 def sources_by_cadence() -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for source in load_catalogue().values():
-        grouped.setdefault(source.cadence, []).append(source.id)
+        if source.cadence in CRON:  # a discontinued source has nothing new to fetch
+            grouped.setdefault(source.cadence, []).append(source.id)
     return grouped
 
 
