@@ -140,7 +140,8 @@ def summarise(result: dg.ExecuteInProcessResult) -> BuildResult:
             error = event.step_failure_data.error
             summary.failed_steps.append(f"{event.step_key}: {_failure_message(error.message if error else '')}")
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
+        # warnings (an overdue release, say) are shown in the UI and `territoires status`
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             label = f"{evaluation.asset_key.to_user_string()} · {evaluation.check_name}"
             description = evaluation.description or ""
             summary.failed_checks.append(f"{label}: {description}".rstrip(": "))

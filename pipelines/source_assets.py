@@ -3,12 +3,14 @@
 
 import dagster as dg
 
+from pipelines.freshness import source_freshness
 from pipelines.ingestion import INVALID, LOADED, MISSING, ingest_source
 from pipelines.resources import SourceClient, WarehouseResource
 from pipelines.sources.catalogue import get_source
 from pipelines.warehouse_meta import refresh_snapshot_tables
 
 VALIDATION_CHECK = "raw_files_valid"
+FRESHNESS_CHECK = "release_not_overdue"
 
 
 class RawSourceConfig(dg.Config):
@@ -47,7 +49,12 @@ def build_source_asset(source_id: str, group_name: str) -> dg.AssetsDefinition:
                 asset=key,
                 description="Every fetched file parsed and passed its Great Expectations suite; "
                 "a failing file is never loaded.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                FRESHNESS_CHECK,
+                asset=key,
+                description="The source's next release is not overdue (catalogue cadence, release month and lag).",
+            ),
         ],
     )
     def _raw_source(
@@ -94,6 +101,16 @@ def build_source_asset(source_id: str, group_name: str) -> dg.AssetsDefinition:
                 "missing_vintages": [v.vintage for v in missing],
                 "loaded_vintages": [v.vintage for v in outcome.vintages if v.status == LOADED],
             },
+        )
+
+        freshness = next(f for f in source_freshness(store) if f.source == source_id)
+        yield dg.AssetCheckResult(
+            check_name=FRESHNESS_CHECK,
+            asset_key=key,
+            passed=not freshness.overdue,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=freshness.describe(),
+            metadata={"latest_vintage": freshness.latest_vintage or "", "cadence": freshness.cadence},
         )
 
     return _raw_source
