@@ -18,16 +18,11 @@ vintages as (
 
 filled as (
     select
-        v.vintage,
-        p.commune_code,
+        c.*,
         coalesce(h.cafes, 0) as cafes,
-        coalesce(h.has_split, false) as has_split,
-        p.population::double as population,
-        p.population_vintage
-    from vintages as v
-    join {{ ref('int_population_for_year') }} as p on p.data_year = v.vintage[1:4]::integer
-    join {{ ref('geo_commune') }} as g on g.commune_code = p.commune_code and g.zone in ('metro', 'drom')
-    left join harmonised as h on h.vintage = v.vintage and h.commune_code = p.commune_code
+        coalesce(h.has_split, false) as has_split
+    from ({{ communes_with_population('vintages') }}) as c
+    left join harmonised as h using (vintage, commune_code)
 )
 
 select

@@ -20,17 +20,12 @@ per_commune as (
 
 filled as (
     select
-        v.vintage,
-        p.commune_code,
+        f.*,
         coalesce(c.quartiers, 0) as quartiers,
         case when c.commune_code is null then 0 when c.population_known then c.qpv_population end as qpv_population,
-        coalesce(c.has_split, false) as has_split,
-        p.population::double as population,
-        p.population_vintage
-    from vintages as v
-    join {{ ref('int_population_for_year') }} as p on p.data_year = v.vintage[1:4]::integer
-    join {{ ref('geo_commune') }} as g on g.commune_code = p.commune_code and g.zone in ('metro', 'drom')
-    left join per_commune as c on c.vintage = v.vintage and c.commune_code = p.commune_code
+        coalesce(c.has_split, false) as has_split
+    from ({{ communes_with_population('vintages') }}) as f
+    left join per_commune as c using (vintage, commune_code)
 )
 
 select
