@@ -1,5 +1,5 @@
 """Establishments: the SIRENE stock, filtered to the activities the indicators use (cafés, bars…)."""
 
-from pipelines.source_assets import build_source_asset
+from pipelines.orchestration.source_assets import build_source_asset
 
 raw_insee_sirene = build_source_asset("insee_sirene", group_name="establishments")

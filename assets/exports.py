@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from pipelines.exports import export_warehouse
-from pipelines.resources import WarehouseResource
+from pipelines.warehouse.exports import export_warehouse
+from pipelines.orchestration.resources import WarehouseResource
 
 
 @dg.asset(

@@ -1,7 +1,7 @@
 """Geography backbone: communes, EPCI, départements, régions, legal population, COG movements,
 and where each commune is (town hall, centre, contour)."""
 
-from pipelines.source_assets import build_source_asset
+from pipelines.orchestration.source_assets import build_source_asset
 
 raw_etalab_decoupage = build_source_asset("etalab_decoupage", group_name="geography")
 raw_insee_cog = build_source_asset("insee_cog", group_name="geography")

@@ -1,6 +1,6 @@
 """Population: legal populations, census population by age, census households and cars."""
 
-from pipelines.source_assets import build_source_asset
+from pipelines.orchestration.source_assets import build_source_asset
 
 raw_insee_population = build_source_asset("insee_population", group_name="population")
 raw_insee_census_age = build_source_asset("insee_census_age", group_name="population")

@@ -11,12 +11,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.dbt_project import dbt_project, ensure_manifest
-from pipelines.ingestion import ensure_raw_tables
-from pipelines.publish import new_build_id, publish
-from pipelines.resources import WarehouseResource
+from pipelines.orchestration.dbt_project import dbt_project, ensure_manifest
+from pipelines.warehouse.ingestion import ensure_raw_tables
+from pipelines.warehouse.publish import new_build_id, publish
+from pipelines.orchestration.resources import WarehouseResource
 from pipelines.sources.catalogue import load_catalogue
-from pipelines.warehouse_meta import ensure_meta_tables
+from pipelines.warehouse.meta import ensure_meta_tables
 
 ensure_manifest()
 

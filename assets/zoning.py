@@ -1,7 +1,7 @@
 """Zonings: density grid, rural revitalisation (FRR, ZRR), priority neighbourhoods (QPV),
 and the Observatoire des Territoires indicators."""
 
-from pipelines.source_assets import build_source_asset
+from pipelines.orchestration.source_assets import build_source_asset
 
 raw_insee_density_grid = build_source_asset("insee_density_grid", group_name="zoning")
 raw_anct_frr = build_source_asset("anct_frr", group_name="zoning")

@@ -43,10 +43,10 @@ def data_home(tmp_path, monkeypatch):
 
 
 def _sample_build(home_root: Path, sample_files):
-    from pipelines.build import run_build
-    from pipelines.demo import serve_directory
-    from pipelines.publish import SAMPLE_NOTICE
-    from pipelines.resources import SAMPLE_MARKER
+    from pipelines.orchestration.run_path import run_build
+    from pipelines.cli.demo import serve_directory
+    from pipelines.warehouse.publish import SAMPLE_NOTICE
+    from pipelines.orchestration.resources import SAMPLE_MARKER
     from pipelines.settings import DataHome
 
     folder, written = sample_files
@@ -128,7 +128,7 @@ def real_build(tmp_path_factory, real_data):
 
     The SNCF station list is made of the real TER stop areas (see _stations_from_ter_stops).
     """
-    from pipelines.build import run_build
+    from pipelines.orchestration.run_path import run_build
     from pipelines.settings import DataHome
     from pipelines.sources.fetch import Fetcher
     from pipelines.sources.snapshots import RawStore

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingestion import INVALID, VintageOutcome, current_snapshots, ingest_source
+from pipelines.warehouse.ingestion import INVALID, VintageOutcome, current_snapshots, ingest_source
 from pipelines.settings import DBT_PROJECT_DIR, DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.fetch import Fetcher

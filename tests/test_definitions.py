@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.definitions import defs
+from pipelines.orchestration.definitions import defs
 from pipelines.sources.catalogue import load_catalogue
 
 # The Python assets (one raw asset per catalogue source) and the published warehouse;

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.exports import CsvStyle, ExportError, ExportSelection, export_warehouse
+from pipelines.warehouse.exports import CsvStyle, ExportError, ExportSelection, export_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -232,10 +232,10 @@ def test_programme_tables_are_exported_when_the_schema_exists(sample_build_copy,
 
 
 def test_latest_switches_atomically_and_keeps_earlier_exports(sample_build_copy, monkeypatch):
-    import pipelines.exports as exports
+    import pipelines.warehouse.exports as exports
     from assets.exports import latest_exports
     from assets.warehouse import published_warehouse
-    from pipelines.resources import WarehouseResource
+    from pipelines.orchestration.resources import WarehouseResource
 
     home = sample_build_copy
     first = os.readlink(home.exports / "latest")

@@ -8,8 +8,8 @@ import shutil
 import duckdb
 import pytest
 
-from pipelines.demo import serve_directory
-from pipelines.ingestion import INVALID, MISSING, current_snapshots, ingest_source
+from pipelines.cli.demo import serve_directory
+from pipelines.warehouse.ingestion import INVALID, MISSING, current_snapshots, ingest_source
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.fetch import Fetcher
 from pipelines.sources.snapshots import RawStore
@@ -139,7 +139,7 @@ def test_a_vintage_absent_from_the_mirror_is_missing(sample_build_copy, broken_m
 
 
 def test_a_broken_source_does_not_stop_the_build(sample_build_copy, broken_mirror, sample_files):
-    from pipelines.build import run_build
+    from pipelines.orchestration.run_path import run_build
 
     home = sample_build_copy
     _, written = sample_files

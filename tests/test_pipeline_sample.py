@@ -143,8 +143,8 @@ def test_raw_tables_carry_vintage_and_snapshot(warehouse):
 
 
 def test_a_rerun_with_nothing_new_downloads_and_rebuilds_nothing(sample_build_copy, sample_files, capsys):
-    from pipelines.build import run_build
-    from pipelines.demo import serve_directory
+    from pipelines.orchestration.run_path import run_build
+    from pipelines.cli.demo import serve_directory
     from pipelines.sources.snapshots import RawStore
 
     home = sample_build_copy
@@ -160,7 +160,7 @@ def test_a_rerun_with_nothing_new_downloads_and_rebuilds_nothing(sample_build_co
     assert result.success and result.up_to_date
     assert len(result.run_ids) == 1  # the ingestion run only: no dbt, no publish
     assert home.warehouse.stat().st_mtime_ns == published_before
-    from pipelines.status import render_status
+    from pipelines.cli.status import render_status
 
     assert "nothing new upstream" in render_status(home)
     assert result.source_statuses == {

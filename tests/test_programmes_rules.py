@@ -201,7 +201,7 @@ def test_a_broken_rule_file_stops_the_build_before_anything_runs(tmp_path):
 import pipelines.programmes.rules as rules
 from pathlib import Path
 rules.RULES_DIR = Path({str(rules)!r})
-from pipelines.build import run_build
+from pipelines.orchestration.run_path import run_build
 from pipelines.settings import DataHome
 run_build(DataHome(Path({str(home)!r})).ensure(), offline=True)
 """

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import main
 from pipelines.programmes.rules import load_rules
-from pipelines.publish import publish
+from pipelines.warehouse.publish import publish
 from pipelines.settings import DBT_PROJECT_DIR, DataHome
 
 pytestmark = pytest.mark.integration

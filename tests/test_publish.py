@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.publish import PublishError, new_build_id, publish
+from pipelines.warehouse.publish import PublishError, new_build_id, publish
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ def test_a_build_failing_its_publish_checks_leaves_the_previous_warehouse(sample
 
 
 def test_a_failing_dbt_test_stops_the_build_before_publishing(sample_build_copy):
-    from pipelines.build import run_build
+    from pipelines.orchestration.run_path import run_build
 
     home = sample_build_copy
     old_id = build_id_of(home.warehouse)

@@ -10,7 +10,7 @@ import pytest
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 
-from pipelines.ingestion import ingest_source
+from pipelines.warehouse.ingestion import ingest_source
 from pipelines.sample import anct_france_services as sample
 from pipelines.sample import build_territory
 from pipelines.settings import DataHome

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
-from pipelines.ingestion import ingest_source
+from pipelines.warehouse.ingestion import ingest_source
 from pipelines.sample import build_territory
 from pipelines.sample import anct_qpv as sample
 from pipelines.settings import DataHome

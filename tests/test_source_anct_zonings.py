@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
-from pipelines.ingestion import ingest_source
+from pipelines.warehouse.ingestion import ingest_source
 from pipelines.sample import anct_frr as frr_sample
 from pipelines.sample import anct_zrr as zrr_sample
 from pipelines.sample import build_territory

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
-from pipelines.ingestion import frame_spec
+from pipelines.warehouse.ingestion import frame_spec
 from pipelines.quality import validate_frame
 from pipelines.sample import insee_bpe as sample
 from pipelines.sample.territory import build_territory

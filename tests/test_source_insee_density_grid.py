@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
-from pipelines.ingestion import ingest_source
+from pipelines.warehouse.ingestion import ingest_source
 from pipelines.sample import build_territory
 from pipelines.sample import insee_density_grid as sample
 from pipelines.settings import DataHome

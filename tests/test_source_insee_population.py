@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
-from pipelines.ingestion import ingest_source
+from pipelines.warehouse.ingestion import ingest_source
 from pipelines.sample.insee_census_age import write_zip
 from pipelines.sample.insee_population import legal_populations, listed_places, write
 from pipelines.sample.territory import build_territory

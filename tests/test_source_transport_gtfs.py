@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
-from pipelines.ingestion import current_snapshots, parse_and_validate
+from pipelines.warehouse.ingestion import current_snapshots, parse_and_validate
 from pipelines.sample import build_territory
 from pipelines.sample.sncf_stations import BRANCH_LINE, sample_stations
 from pipelines.sample.transport_gtfs import api_document, sample_feeds

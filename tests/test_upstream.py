@@ -8,12 +8,12 @@ import dagster as dg
 import pytest
 from http_fixtures import Reply, serve
 
-from pipelines.definitions import defs
-from pipelines.resources import SourceClient, WarehouseResource
-from pipelines.sensors import upstream_changes
+from pipelines.orchestration.definitions import defs
+from pipelines.orchestration.resources import SourceClient, WarehouseResource
+from pipelines.orchestration.sensors import upstream_changes
 from pipelines.sources.fetch import Fetcher, FetchRequest
 from pipelines.sources.snapshots import RawStore
-from pipelines.upstream import detect_changes
+from pipelines.orchestration.upstream import detect_changes
 
 pytestmark = pytest.mark.integration
 

@@ -57,7 +57,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
             con.execute("load excel")
         except duckdb.Error as exc:
             raise RuntimeError(
-                "DuckDB's excel extension is not installed: run `python -m pipelines.extensions` once"
+                "DuckDB's excel extension is not installed: run `python -m pipelines.warehouse.extensions` once"
             ) from exc
         return {"communes": (_read_sheet(con, path, sheet, where), path)}
 

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from pipelines.dbt_project import dbt_project
+from pipelines.orchestration.dbt_project import dbt_project
 from pipelines.settings import DataHome, data_home, mirror
 from pipelines.sources.fetch import Fetcher
 from pipelines.sources.snapshots import RawStore

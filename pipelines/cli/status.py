@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.freshness import source_freshness
+from pipelines.orchestration.freshness import source_freshness
 from pipelines.settings import DataHome
 from pipelines.sources.snapshots import RawStore
 

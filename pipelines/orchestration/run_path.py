@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from pipelines.fingerprint import inputs_fingerprint, published_fingerprint
-from pipelines.instance import prepare_dagster_home
+from pipelines.warehouse.fingerprint import inputs_fingerprint, published_fingerprint
+from pipelines.orchestration.instance import prepare_dagster_home
 from pipelines.settings import DataHome
 
 
@@ -70,8 +70,8 @@ def run_build(
     """
     prepare_dagster_home(home)
     # Imported here: loading the definitions needs DAGSTER_HOME and the dbt manifest.
-    from pipelines.definitions import all_assets
-    from pipelines.resources import default_resources
+    from pipelines.orchestration.definitions import all_assets
+    from pipelines.orchestration.resources import default_resources
     from pipelines.sources.catalogue import get_source
 
     raw = _raw_assets(all_assets)

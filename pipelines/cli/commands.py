@@ -66,7 +66,7 @@ def build(sources: tuple[str, ...], vintages: tuple[str, ...], offline: bool, mi
     Sources that fail or are invalid keep their last good data and are reported; the
     rest builds. The published warehouse is replaced whole or not at all.
     """
-    from pipelines.build import run_build
+    from pipelines.orchestration.run_path import run_build
     from pipelines.sources.catalogue import CatalogueError
 
     home = data_home().ensure()
@@ -87,7 +87,7 @@ def demo(keep_going: bool) -> None:
 
     Uses its own data home (<TERRITOIRES_HOME>/demo) so sample data never mixes with real data.
     """
-    from pipelines.demo import run_demo
+    from pipelines.cli.demo import run_demo
 
     started = time.monotonic()
     home, result, summary = run_demo(fresh=not keep_going)
@@ -115,9 +115,9 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
     and validated; `territoires build --offline` loads it. An invalid file is kept for
     inspection but never used.
     """
-    from pipelines.ingestion import current_snapshots, parse_and_validate
+    from pipelines.warehouse.ingestion import current_snapshots, parse_and_validate
     from pipelines.quality import ValidationFailed
-    from pipelines.resources import SAMPLE_MARKER
+    from pipelines.orchestration.resources import SAMPLE_MARKER
     from pipelines.sources.catalogue import CatalogueError, get_source
     from pipelines.sources.errors import SourceError
     from pipelines.sources.fetch import Fetcher
@@ -167,7 +167,7 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
 @main.command()
 def sources() -> None:
     """List every catalogue source, its vintages and the state of their snapshots."""
-    from pipelines.ingestion import current_snapshots
+    from pipelines.warehouse.ingestion import current_snapshots
     from pipelines.sources.catalogue import load_catalogue
     from pipelines.sources.snapshots import RawStore
 
@@ -191,7 +191,7 @@ def sources() -> None:
 @main.command()
 def status() -> None:
     """The published warehouse, the last builds, and what failed or is missing."""
-    from pipelines.status import render_status
+    from pipelines.cli.status import render_status
 
     click.echo(render_status(data_home()))
 
@@ -218,7 +218,7 @@ def query(sql: str, fmt: str) -> None:
     The warehouse opens read-only with file access switched off: no writes, COPY … TO,
     ATTACH, INSTALL or reading files.
     """
-    from pipelines.query import QueryError, render, run_query
+    from pipelines.warehouse.query import QueryError, render, run_query
 
     try:
         frame = run_query(_readable_warehouse(), sql)
@@ -254,7 +254,7 @@ def target(
     from pipelines.programmes.targets import (
         LIST_COLUMNS, ProgrammeNotBuilt, about_build, flat, programme_list, read_changes, read_targets, render_table,
     )  # fmt: skip
-    from pipelines.query import QueryError, open_readonly, render
+    from pipelines.warehouse.query import QueryError, open_readonly, render
 
     def show(frame) -> None:
         text = render_table(frame) if fmt == "table" else render(flat(frame) if fmt == "csv" else frame, fmt)
@@ -326,7 +326,7 @@ def export(
     goes to OUT/<build id>-partial and leaves `latest` alone. Text cells that a
     spreadsheet would run as a formula (=, +, -, @) get a leading quote in CSV files.
     """
-    from pipelines.exports import DEFAULT_FORMATS, CsvStyle, ExportError, ExportSelection, export_warehouse
+    from pipelines.warehouse.exports import DEFAULT_FORMATS, CsvStyle, ExportError, ExportSelection, export_warehouse
 
     def split(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
@@ -387,15 +387,15 @@ def docs(port: int, no_serve: bool) -> None:
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:
     """Start the Dagster UI (and daemon) on this data home."""
-    from pipelines.dbt_project import ensure_manifest
-    from pipelines.instance import prepare_dagster_home
+    from pipelines.orchestration.dbt_project import ensure_manifest
+    from pipelines.orchestration.instance import prepare_dagster_home
 
     home = data_home().ensure()
     prepare_dagster_home(home)
     ensure_manifest()
     dagster = Path(sys.executable).with_name("dagster")
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    os.execv(str(dagster), [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)])
+    os.execv(str(dagster), [str(dagster), "dev", "-m", "pipelines.orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)])
 
 
 if __name__ == "__main__":

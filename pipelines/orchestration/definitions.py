@@ -3,9 +3,9 @@
 import dagster as dg
 
 import assets
-from pipelines.resources import default_resources
-from pipelines.schedules import refresh_jobs, schedules
-from pipelines.sensors import upstream_changes
+from pipelines.orchestration.resources import default_resources
+from pipelines.orchestration.schedules import refresh_jobs, schedules
+from pipelines.orchestration.sensors import upstream_changes
 
 # One module per family of data under assets/, plus the dbt assets and the publish step.
 all_assets = dg.load_assets_from_package_module(assets)

@@ -20,7 +20,7 @@ from pipelines.sources.errors import SourceError
 from pipelines.sources.fetch import Fetcher, FetchRequest
 from pipelines.sources.readers import IncompleteVintage, ParseError, get_reader
 from pipelines.sources.snapshots import RawStore, Snapshot
-from pipelines.warehouse_meta import ensure_meta_tables
+from pipelines.warehouse.meta import ensure_meta_tables
 
 LOADED, UNCHANGED, MISSING, INVALID = "loaded", "unchanged", "missing", "invalid"
 SYSTEM_COLUMNS = ("_vintage", "_snapshot_sha256", "_loaded_at")

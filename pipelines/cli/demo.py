@@ -11,9 +11,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
 
-from pipelines.build import BuildResult, run_build
-from pipelines.publish import SAMPLE_NOTICE
-from pipelines.resources import SAMPLE_MARKER
+from pipelines.orchestration.run_path import BuildResult, run_build
+from pipelines.warehouse.publish import SAMPLE_NOTICE
+from pipelines.orchestration.resources import SAMPLE_MARKER
 from pipelines.sample import write_sample
 from pipelines.settings import DataHome, data_home
 

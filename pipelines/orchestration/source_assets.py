@@ -3,11 +3,11 @@
 
 import dagster as dg
 
-from pipelines.freshness import source_freshness
-from pipelines.ingestion import INVALID, LOADED, MISSING, ingest_source
-from pipelines.resources import SourceClient, WarehouseResource
+from pipelines.orchestration.freshness import source_freshness
+from pipelines.warehouse.ingestion import INVALID, LOADED, MISSING, ingest_source
+from pipelines.orchestration.resources import SourceClient, WarehouseResource
 from pipelines.sources.catalogue import get_source
-from pipelines.warehouse_meta import refresh_snapshot_tables
+from pipelines.warehouse.meta import refresh_snapshot_tables
 
 VALIDATION_CHECK = "raw_files_valid"
 FRESHNESS_CHECK = "release_not_overdue"

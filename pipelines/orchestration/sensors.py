@@ -4,8 +4,8 @@ import hashlib
 
 import dagster as dg
 
-from pipelines.resources import SourceClient, WarehouseResource
-from pipelines.upstream import detect_changes
+from pipelines.orchestration.resources import SourceClient, WarehouseResource
+from pipelines.orchestration.upstream import detect_changes
 
 
 def change_requests(changes, asset_graph) -> list[dg.RunRequest]:

@@ -529,7 +529,7 @@ def _open_warehouse(warehouse: Path, selection: ExportSelection) -> duckdb.DuckD
         except duckdb.Error as exc:
             con.close()
             raise ExportError(
-                f"DuckDB's {extension} extension is not installed ({exc}); run `python -m pipelines.extensions` "
+                f"DuckDB's {extension} extension is not installed ({exc}); run `python -m pipelines.warehouse.extensions` "
                 "(`make install` does it)"
             ) from None
     return con
