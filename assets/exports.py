@@ -1,9 +1,15 @@
-"""Exports for dashboards, written after each publish: <data home>/exports/<build id>/ and `latest`."""
+"""Exports for dashboards, written after each publish: <data home>/exports/<build id>/ and `latest`.
+
+Exports of all but the last TERRITOIRES_KEEP_EXPORTS builds (default 5) are removed.
+"""
 
 import dagster as dg
 
+from pipelines.orchestration import progress
+from pipelines.orchestration.resources import DataHomeLock, WarehouseResource
+from pipelines.settings import keep_exports
 from pipelines.warehouse.exports import export_warehouse
-from pipelines.orchestration.resources import WarehouseResource
+from pipelines.warehouse.housekeeping import prune_exports
 
 
 @dg.asset(
@@ -16,11 +22,19 @@ from pipelines.orchestration.resources import WarehouseResource
         "under <data home>/exports/<build id>/; exports/latest is switched to them once complete."
     ),
 )
-def latest_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def latest_exports(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, home_lock: DataHomeLock
+) -> dg.MaterializeResult:
     home = warehouse.data_home()
+    progress.report("exports", status="started")
     report = export_warehouse(home.warehouse, home.exports)
     files = report.manifest["files"]
-    context.log.info(f"exported build {report.build_id}: {len(files)} files in {report.path}")
+    removed = prune_exports(home.exports, keep_exports())
+    context.log.info(
+        f"exported build {report.build_id}: {len(files)} files in {report.path}"
+        + (f"; removed the exports of older builds: {', '.join(removed)}" if removed else "")
+    )
+    progress.report("exports", status="done", path=str(report.path), files=len(files), removed=removed)
     breaking = [c for c in report.manifest["schema_changes"] if c["change"] not in ("added", "file added")]
     if breaking:
         context.log.warning(
@@ -35,5 +49,6 @@ def latest_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "rows": dg.MetadataValue.json({f["path"]: f["rows"] for f in files}),
             "skipped": dg.MetadataValue.json(report.manifest["skipped"]),
             "schema_changes": dg.MetadataValue.json(report.manifest["schema_changes"]),
+            "removed_exports": dg.MetadataValue.json(removed),
         }
     )

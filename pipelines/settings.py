@@ -6,6 +6,7 @@ published warehouse, exports and Dagster's own storage.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,43 @@ class DataHome:
     def docs(self) -> Path:
         return self.root / "docs"
 
+    @property
+    def logs(self) -> Path:
+        """One log file per build started from the command line (Dagster's full log)."""
+        return self.root / "logs"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (flock) by whatever writes the build database, publishes or adds snapshots."""
+        return self.root / "territoires.lock"
+
+    @property
+    def transform_marker(self) -> Path:
+        """Present while dbt rewrites the build database: a build killed then left it half done."""
+        return self.root / "work" / "dbt_running"
+
     def ensure(self) -> "DataHome":
         """Create the folders that must exist before anything runs."""
         for path in (self.raw, self.work_db.parent, self.builds, self.exports, self.dagster_home):
             path.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def package_version() -> str:
+    """The installed version of territoires (part of every fingerprint)."""
+    try:
+        return importlib.metadata.version("territoires")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def keep_exports() -> int:
+    """TERRITOIRES_KEEP_EXPORTS: how many builds' exports stay under exports/ (default 5)."""
+    value = os.environ.get("TERRITOIRES_KEEP_EXPORTS", "5").strip()
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ValueError(f"TERRITOIRES_KEEP_EXPORTS must be a whole number of builds, not {value!r}") from None
 
 
 def data_home() -> DataHome:

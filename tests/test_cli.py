@@ -93,21 +93,22 @@ def test_ingest_unknown_source_or_vintage(tmp_path, data_home):
     assert result.exit_code == 1 and "no vintage 1999" in result.output
 
 
-def test_ingest_of_the_sample_files_then_offline_build(sample_files, data_home):
-    folder, _ = sample_files
-    (data_home.root / "SAMPLE_DATA").write_text("sample")
-    files = [str(folder / "etalab_decoupage/2026" / name) for name in ("communes.json", "epci.json", "departements.json", "regions.json")]
-    # one file alone is stored but cannot be checked without the others
-    result = CliRunner().invoke(main, ["ingest", "etalab_decoupage", "--vintage", "2026", "--file", files[0]])
-    assert result.exit_code == 0 and "not checked yet: etalab_decoupage 2026: no epci.json" in result.output
-    args = ["ingest", "etalab_decoupage", "--vintage", "2026"]
-    for path in files[1:]:
-        args += ["--file", path]
-    result = CliRunner().invoke(main, args)
+def test_ingest_takes_any_week_of_a_weekly_source_and_makes_it_a_partition(real_data, data_home, tmp_path):
+    import dagster as dg
+
+    feed = tmp_path / "frioul-if-express.zip"
+    feed.write_bytes((real_data / "gtfs" / "frioul-if-express" / "gtfs.zip").read_bytes())
+    result = CliRunner().invoke(main, ["ingest", "transport_gtfs", "--vintage", "2017-W02", "--file", str(feed)])
     assert result.exit_code == 0, result.output
-    assert "etalab_decoupage 2026 is valid" in result.output
-    result = CliRunner().invoke(main, ["build", "--offline", "--source", "etalab_decoupage", "--vintage", "2026"])
-    assert result.exit_code == 0, result.output
-    assert "etalab_decoupage       2026 loaded" in result.output
-    answer = CliRunner().invoke(main, ["query", "select count(*) as n from geo.commune", "--format", "csv"])
-    assert answer.output.splitlines() == ["n", "236"]
+    assert "transport_gtfs 2017-W02 now reads: frioul-if-express.zip" in result.output
+    assert "transport_gtfs 2017-W02 is valid" in result.output
+    with dg.DagsterInstance.from_config(str(data_home.dagster_home)) as instance:
+        assert instance.get_dynamic_partitions("transport_gtfs_vintages") == ["2017-W02"]
+    wrong = CliRunner().invoke(main, ["ingest", "transport_gtfs", "--vintage", "2017-01-10", "--file", str(feed)])
+    assert wrong.exit_code == 1 and "written like 2026-W48" in wrong.output
+
+
+def test_build_names_the_schedules_and_sensors_it_knows(data_home):
+    result = CliRunner().invoke(main, ["build", "--schedule", "sunday"])
+    assert result.exit_code == 1
+    assert "no schedule named 'sunday'; there are: refresh_monthly_sources, refresh_weekly_sources, refresh_yearly_sources" in result.output

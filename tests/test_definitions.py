@@ -41,6 +41,28 @@ def test_every_raw_asset_has_its_validation_check_and_dbt_tests_are_checks():
     assert any(asset == "geo/commune" and name.startswith("unique_geo_commune") for asset, name in checks)
 
 
-def test_the_build_job_runs_in_process():
-    job = defs.resolve_job_def("build_warehouse")
-    assert job.executor_def.name == "in_process"
+def test_raw_assets_are_partitioned_by_vintage():
+    graph = defs.resolve_asset_graph()
+    apl = graph.get(dg.AssetKey(["raw", "drees_apl"])).partitions_def
+    assert isinstance(apl, dg.StaticPartitionsDefinition)
+    assert apl.get_partition_keys() == load_catalogue()["drees_apl"].vintage_ids
+    for source_id in ("transport_gtfs", "insee_sirene"):  # weeks and months are found, not listed
+        partitions = graph.get(dg.AssetKey(["raw", source_id])).partitions_def
+        assert isinstance(partitions, dg.DynamicPartitionsDefinition) and partitions.name == f"{source_id}_vintages"
+
+
+def test_programme_models_hang_off_the_rule_files_and_the_published_lists():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(dg.AssetKey(["programmes", "rules"])).parent_keys == {dg.AssetKey(["programmes", "rule_files"])}
+    previous = graph.get(dg.AssetKey(["programmes", "targets_previous"])).parent_keys
+    assert previous == {dg.AssetKey(["programmes", "published_targets"])}
+    # so whatever rebuilds the programmes reads the edited rule files
+    downstream = dg.AssetSelection.assets(dg.AssetKey(["programmes", "rule_files"])).downstream().resolve(graph)
+    assert dg.AssetKey(["programmes", "cafes_targets"]) in downstream
+
+
+def test_schedules_and_the_sensor_run_the_asset_job_in_process():
+    assert {s.name for s in defs.schedules} == {"refresh_yearly_sources", "refresh_monthly_sources", "refresh_weekly_sources"}
+    assert {s.job_name for s in defs.schedules} == {"__ASSET_JOB"}
+    assert defs.resolve_sensor_def("upstream_changes").job_name == "__ASSET_JOB"
+    assert defs.resolve_job_def("transform_and_publish").executor_def.name == "in_process"

@@ -235,7 +235,7 @@ def test_latest_switches_atomically_and_keeps_earlier_exports(sample_build_copy,
     import pipelines.warehouse.exports as exports
     from assets.exports import latest_exports
     from assets.warehouse import published_warehouse
-    from pipelines.orchestration.resources import WarehouseResource
+    from pipelines.orchestration.resources import DataHomeLock, WarehouseResource
 
     home = sample_build_copy
     first = os.readlink(home.exports / "latest")
@@ -257,7 +257,8 @@ def test_latest_switches_atomically_and_keeps_earlier_exports(sample_build_copy,
     replaced = []
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append((Path(src), Path(dst))), real_replace(src, dst))[1])
-    result = dg.materialize([published_warehouse, latest_exports], resources={"warehouse": WarehouseResource(home=str(home.root))})
+    resources = {"warehouse": WarehouseResource(home=str(home.root)), "home_lock": DataHomeLock(home=str(home.root))}
+    result = dg.materialize([published_warehouse, latest_exports], resources=resources)
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"warehouse/published", "exports/latest"}

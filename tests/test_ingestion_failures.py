@@ -136,22 +136,3 @@ def test_a_vintage_absent_from_the_mirror_is_missing(sample_build_copy, broken_m
     shutil.rmtree(broken_mirror / "insee_cog" / "2026")
     outcome = _ingest_from(home, broken_mirror, "insee_cog", "2024")
     assert outcome.status == MISSING and "404" in outcome.detail
-
-
-def test_a_broken_source_does_not_stop_the_build(sample_build_copy, broken_mirror, sample_files):
-    from pipelines.orchestration.run_path import run_build
-
-    home = sample_build_copy
-    _, written = sample_files
-    _rewrite_json(broken_mirror / "etalab_decoupage/2026/communes.json", lambda r: {k: v for k, v in r.items() if k != "zone"})
-    path = broken_mirror / "insee_cog/2026/v_commune_2026.csv"
-    path.write_text(path.read_text("utf-8") + "\n", encoding="utf-8")  # a real change for the other source
-    with serve_directory(broken_mirror) as base_url:
-        result = run_build(home, sources=sorted(written), vintages_by_source=written, mirror=base_url)
-    assert result.success  # the other source loaded and the warehouse was published
-    assert result.source_statuses["etalab_decoupage"]["2026"] == INVALID
-    assert result.source_statuses["insee_cog"]["2026"] == "loaded"
-    assert any("raw_files_valid" in c and "column zone is missing" in c for c in result.failed_checks)
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        assert con.execute("select count(*) from geo.commune where zone is null").fetchone()[0] == 0
-        assert con.execute("select count(*) from geo.commune").fetchone()[0] > 200

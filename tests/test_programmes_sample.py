@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
+from pipelines.programmes.inputs import write_published_targets
 from pipelines.programmes.rules import load_rules
 from pipelines.warehouse.publish import publish
 from pipelines.settings import DBT_PROJECT_DIR, DataHome
@@ -159,7 +160,13 @@ def test_the_union_views_hold_every_programme(sample_build):
 
 
 def run_programme_models(home: DataHome, tmp: Path, exclude: str | None = None) -> None:
-    """dbt build of the programme models only, on a data home's build database."""
+    """dbt build of the programme models only, on a data home's build database.
+
+    As the build's programmes/published_targets asset does first, the lists of the
+    published warehouse are read into the build database.
+    """
+    with duckdb.connect(str(home.work_db)) as con:
+        write_published_targets(con, home.warehouse)
     env = {**os.environ, "TERRITOIRES_WORK_DB": str(home.work_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt = Path(sys.executable).parent / "dbt"
     command = [str(dbt), "build", "--profiles-dir", ".", "--target-path", str(tmp / "target"),
@@ -249,10 +256,11 @@ def filtered_build(sample_build, tmp_path_factory):
     shutil.copytree(source.root, root / "home", ignore=shutil.ignore_patterns("dagster"))
     home = DataHome(root / "home").ensure()
     before = targets(home.work_db, "cafes")
-    with duckdb.connect(str(home.work_db)) as con:
-        con.execute("update programmes.rules set departements = ['71'], version = '1.1-test' where programme = 'cafes'")
-    # the rule tables as edited above, not reloaded from the rule files
-    run_programme_models(home, root, exclude="programmes_rules")
+    with duckdb.connect(str(home.work_db)) as con:  # as if the rule file said so
+        con.execute(
+            "update raw.programme_rules__programmes set departements = ['71'], version = '1.1-test' where programme = 'cafes'"
+        )
+    run_programme_models(home, root)
     return home, before
 
 

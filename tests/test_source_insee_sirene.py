@@ -96,8 +96,8 @@ def test_sample_is_the_official_parquet_layout(mirror):
     assert types["dateCreationEtablissement"] == pa.date32() and types["dateDebut"] == pa.date32()
     assert types["dateDernierTraitementEtablissement"] == pa.timestamp("us")
     assert types["etablissementSiege"] == pa.bool_() and types["nombrePeriodesEtablissement"] == pa.int64()
-    spec = get_source(SOURCE).vintage(VINTAGE)
-    assert [f.name for f in spec.files] == [FILE_NAME] and spec.files[0].format == "parquet"
+    current = get_source(SOURCE).template_files("current_files", VINTAGE)  # the newest month's file
+    assert [f.name for f in current] == [FILE_NAME] and current[0].format == "parquet"
 
 
 def test_sample_bytes_do_not_change(tmp_path, territory):
@@ -110,7 +110,8 @@ def test_naf_codes_come_from_the_catalogue():
     codes = naf_codes_for(VINTAGE)
     assert "56.30Z" in codes and {"56.10A", "56.10C"} <= set(codes)
     assert naf_codes_for(ZIP_VINTAGE) == codes
-    assert naf_codes_for("1999-01") == DEFAULT_NAF_CODES  # a vintage the catalogue does not know
+    assert naf_codes_for("1999-01") == codes  # any month: the monthly template's codes
+    assert naf_codes_for("1999") == DEFAULT_NAF_CODES  # not a month at all
 
 
 def test_a_naf_code_without_its_dot_is_a_catalogue_mistake(mirror):

@@ -23,7 +23,7 @@ from pipelines.sample.transport_gtfs import write as write_sample_feeds
 from pipelines.settings import DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.fetch import Fetcher
-from pipelines.sources.readers.transport_gtfs import read
+from pipelines.sources.readers.transport_gtfs import notes, read
 from pipelines.sources.snapshots import RawStore
 from pipelines.sources.transport_feeds import FeedFile, discover_feeds, reference_date, vintage_feeds, week_vintage
 
@@ -100,12 +100,12 @@ def test_discovery_refuses_a_document_that_is_not_the_dataset_list(tmp_path):
         discover_feeds(document, date(2026, 11, 24))
 
 
-def test_discovery_of_the_sample_dataset_list_gives_the_catalogue_vintage(tmp_path):
+def test_discovery_of_the_sample_dataset_list_gives_the_sample_s_feeds(tmp_path):
     document = tmp_path / "datasets.json"
     document.write_text(json.dumps(api_document(build_territory()), ensure_ascii=False), encoding="utf-8")
     feeds = vintage_feeds(document, VINTAGE)
     # The expired Corse-du-Sud summer shuttle is dropped, NeTEx, GTFS-RT and community resources ignored.
-    assert [f.name for f in feeds] == sorted(f.name for f in get_source(SOURCE).vintage(VINTAGE).files)
+    assert [f.name for f in feeds] == sorted(f"{feed_id}.zip" for feed_id in sample_feeds(build_territory()))
     assert all(f.url.startswith("https://transport.data.gouv.fr/resources/") for f in feeds)
 
 
@@ -176,13 +176,16 @@ def test_frioul_stops_validity_and_departures_on_the_week_s_tuesday(frioul):
 
 
 @pytest.mark.real_data
-def test_a_feed_not_running_in_the_vintage_week_is_counted_on_its_busiest_tuesday(frioul):
-    feed = read([frioul], "2026-W48")["feeds"][0].row(0, named=True)
-    reference = date.fromisoformat(feed["reference_date"])
-    tuesdays = [date(2016, 4, 12) + timedelta(weeks=n) for n in range(52)]
-    busiest = max(tuesdays, key=lambda d: (_independent_departures(frioul, d)[0], -d.toordinal()))
-    assert reference == busiest == date(2016, 9, 6)
-    assert feed["trips_on_reference_date"] == str(_independent_departures(frioul, busiest)[0]) == "38"
+def test_a_feed_not_running_in_the_vintage_week_is_reported_as_having_no_service(frioul):
+    parsed = read([frioul], "2026-W48")
+    feed = parsed["feeds"][0].row(0, named=True)
+    # the Frioul feed runs in 2016-2017 only: nothing on Tuesday 2026-11-24, and no other day stands in
+    assert (feed["departures_status"], feed["reference_date"], feed["trips_on_reference_date"]) == (
+        "no_service", "2026-11-24", "0",
+    )
+    assert (feed["start_date"], feed["end_date"]) == ("2016-04-08", "2017-04-02")
+    assert "stop_departures" not in parsed
+    assert notes(parsed) == ["no service on 2026-11-24 for 1 feed(s): frioul-if-express"]
 
 
 @pytest.mark.real_data

@@ -18,20 +18,17 @@ from pipelines.orchestration.upstream import detect_changes
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def mirror(tmp_path, sample_files):
-    folder, _ = sample_files
-    target = tmp_path / "mirror"
-    shutil.copytree(folder, target)  # keeps the files' dates: older than the snapshots
-    return target
-
-
 def evaluate(home, mirror):
-    context = dg.build_sensor_context(
-        resources={"warehouse": WarehouseResource(home=str(home.root)), "sources": SourceClient(mirror=str(mirror))},
-        definitions=defs,
-    )
-    return upstream_changes(context)
+    from pipelines.orchestration.instance import prepare_dagster_home
+
+    prepare_dagster_home(home)
+    with dg.DagsterInstance.get() as instance:
+        context = dg.build_sensor_context(
+            instance=instance,
+            resources={"warehouse": WarehouseResource(home=str(home.root)), "sources": SourceClient(mirror=str(mirror))},
+            definitions=defs,
+        )
+        return upstream_changes(context)
 
 
 def test_nothing_new_in_the_mirror_requests_nothing(sample_build_copy, mirror):
@@ -39,21 +36,24 @@ def test_nothing_new_in_the_mirror_requests_nothing(sample_build_copy, mirror):
     assert isinstance(result, dg.SkipReason) and "nothing new upstream" in result.skip_message
 
 
-def test_a_new_vintage_in_the_mirror_triggers_that_source_only(sample_build_copy, mirror):
+def test_a_new_vintage_in_the_mirror_triggers_that_source_then_the_transformation(sample_build_copy, mirror):
     shutil.copytree(mirror / "etalab_decoupage" / "2025", mirror / "etalab_decoupage" / "2024")
     changes = detect_changes(RawStore(sample_build_copy.root), mirror=str(mirror))
     assert {(c.source, c.vintage, c.reason) for c in changes} == {("etalab_decoupage", "2024", "new")}
     requests = evaluate(sample_build_copy, mirror)
-    assert len(requests) == 1
-    request = requests[0]
-    assert request.run_config == {"ops": {"raw__etalab_decoupage": {"config": {"vintages": ["2024"]}}}}
-    selected = {key.to_user_string() for key in request.asset_selection}
-    assert "raw/etalab_decoupage" in selected and "geo/commune" in selected and "warehouse/published" in selected
-    assert not any(key.startswith("raw/") and key != "raw/etalab_decoupage" for key in selected)
-    # only what depends on the geography: the equipment staging does not
-    assert "staging/stg_insee_bpe__equipments" not in selected
-    # the same change asks for the same run (the run key deduplicates it)
-    assert evaluate(sample_build_copy, mirror)[0].run_key == request.run_key
+    assert len(requests) == 2
+    ingest, transform = requests
+    # the ingestion run: that source's asset, for that vintage only
+    assert [k.to_user_string() for k in ingest.asset_selection] == ["raw/etalab_decoupage"]
+    assert (ingest.tags["dagster/asset_partition_range_start"], ingest.tags["dagster/asset_partition_range_end"]) == ("2024", "2024")
+    assert ingest.tags["territoires/trigger"] == "sensor upstream_changes"
+    assert ingest.run_config["resources"]["sources"]["config"]["mirror"] == str(mirror)
+    # then the transformation: programme inputs, dbt, publish and exports, no raw asset
+    selected = {key.to_user_string() for key in transform.asset_selection}
+    assert {"programmes/rule_files", "geo/commune", "warehouse/published", "exports/latest"} <= selected
+    assert not any(key.startswith("raw/") for key in selected)
+    # the same change asks for the same runs (the run keys deduplicate them)
+    assert [r.run_key for r in evaluate(sample_build_copy, mirror)] == [r.run_key for r in requests]
 
 
 def test_a_changed_file_in_the_mirror_is_noticed(sample_build_copy, mirror):
@@ -76,7 +76,7 @@ def test_http_etag_and_last_modified_decide(tmp_path, monkeypatch):
             )
         assert fetched.status == "downloaded"
         only_frr = {"anct_frr": catalogue.load_catalogue()["anct_frr"]}
-        monkeypatch.setattr("pipelines.upstream.load_catalogue", lambda: only_frr)
+        monkeypatch.setattr("pipelines.orchestration.upstream.load_catalogue", lambda: only_frr)
         assert detect_changes(store, mirror=server.base_url) == []
         server.script(
             "/anct_frr/2025/liste-communes-FRR-juillet2025.csv",

@@ -1,10 +1,11 @@
-"""The `territoires` command: demo, build, ingest, sources, status, query, ui."""
+"""The `territoires` command: demo, build, ingest, sources, status, query, target, export, docs, ui."""
 
 from __future__ import annotations
 
 import os
 import sys
-import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -31,71 +32,91 @@ def main() -> None:
 # --------------------------------------------------------------------------- build
 
 
-def _print_build(result, home: DataHome, started: float) -> None:
-    for source_id, statuses in sorted(result.source_statuses.items()):
-        listed = ", ".join(f"{v} {s}" for v, s in sorted(statuses.items()))
-        click.echo(f"  {source_id:<22} {listed}")
-    for check in result.failed_checks:
-        click.secho(f"  check failed: {check}", fg="yellow")
-    for step in result.failed_steps:
-        click.secho(f"  step failed: {step}", fg="red")
-    elapsed = time.monotonic() - started
-    if result.success and result.up_to_date:
-        click.secho(
-            f"nothing new upstream: the published warehouse is up to date ({elapsed:.0f} s); {home.warehouse}", fg="green"
-        )
-    elif result.success:
-        click.secho(f"build finished in {elapsed:.0f} s; warehouse: {home.warehouse}", fg="green")
-    else:
-        click.secho(
-            f"build failed after {elapsed:.0f} s (Dagster run {result.run_id}); "
-            f"the previously published warehouse, if any, is unchanged: {home.warehouse}",
-            fg="red",
-        )
+def _run_and_report(run: Callable[[], object], home: DataHome, verbose: bool):
+    """Run a build with its progress shown; prints the summary; returns the BuildResult."""
+    from pipelines.cli.progress import BuildDisplay, print_summary
+    from pipelines.orchestration import progress
+    from pipelines.warehouse.lock import DataHomeBusy
+
+    display = BuildDisplay()
+    try:
+        with progress.listening(display):
+            result = run()
+    except DataHomeBusy as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    display.flush()
+    print_summary(result, home.warehouse)
+    return result
 
 
 @main.command()
-@click.option("--source", "sources", multiple=True, help="Only this source and what depends on it (repeatable).")
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable); the transformation still covers everything.")
 @click.option("--vintage", "vintages", multiple=True, help="Only this vintage of each selected source (repeatable).")
-@click.option("--offline", is_flag=True, help="Use cached snapshots only: no download at all.")
+@click.option("--offline", is_flag=True, help="Use stored snapshots only: no download, no lookup upstream.")
 @click.option("--mirror", default="", help="Directory or http base laid out as <source>/<vintage>/<file>; overrides TERRITOIRES_MIRROR.")
-@click.option("--force", is_flag=True, help="Run dbt and publish even when nothing changed upstream.")
-def build(sources: tuple[str, ...], vintages: tuple[str, ...], offline: bool, mirror: str, force: bool) -> None:
-    """Fetch the sources, load them, run dbt and publish the warehouse.
+@click.option("--force", is_flag=True, help="Parse, transform and publish even when nothing changed.")
+@click.option("--no-wait", is_flag=True, help="If another build holds the data home, exit at once (status 2) instead of waiting.")
+@click.option("--schedule", "schedule_name", metavar="NAME", help="Run what this schedule's next tick would (e.g. refresh_yearly_sources).")
+@click.option("--sensor", "sensor_name", metavar="NAME", help="Run what this sensor would request now (upstream_changes).")
+@click.option("--verbose", is_flag=True, help="Show Dagster's own log as it runs (it always goes to the log file).")
+def build(
+    sources: tuple[str, ...], vintages: tuple[str, ...], offline: bool, mirror: str, force: bool, no_wait: bool,
+    schedule_name: str | None, sensor_name: str | None, verbose: bool,
+) -> None:  # fmt: skip
+    """Fetch the sources, load them, run dbt and publish the warehouse, as Dagster runs.
 
-    Sources that fail or are invalid keep their last good data and are reported; the
-    rest builds. The published warehouse is replaced whole or not at all.
+    One ingestion run per source, then the transformation run; each is recorded in the
+    Dagster instance of the data home (`territoires status`, the UI's run list). Sources
+    that fail or are invalid keep their last good data and are reported; the rest builds.
+    When nothing changed since the published build, dbt, publish and exports are skipped.
+    The published warehouse is replaced whole or not at all. Only one build runs on a data
+    home at a time: a second one waits (or, with --no-wait, exits).
     """
-    from pipelines.orchestration.run_path import run_build
+    from pipelines.orchestration.run_path import run_build, run_tick
     from pipelines.sources.catalogue import CatalogueError
 
     home = data_home().ensure()
-    started = time.monotonic()
-    click.echo(f"building into {home.root} ({'offline' if offline else mirror or os.environ.get('TERRITOIRES_MIRROR') or 'live sources'})")
+    if schedule_name and sensor_name:
+        _fail("give --schedule or --sensor, not both")
+    where = "offline" if offline else mirror or os.environ.get("TERRITOIRES_MIRROR") or "live sources"
+    click.echo(f"building into {home.root} ({where})")
     try:
-        result = run_build(home, sources=sources, vintages=vintages, offline=offline, mirror=mirror, force=force)
-    except CatalogueError as exc:
+        if schedule_name or sensor_name:
+            if sources or vintages or offline or force:
+                _fail("--schedule and --sensor decide the sources and vintages themselves: drop --source, --vintage, --offline and --force")
+            run = lambda: run_tick(home, schedule=schedule_name, sensor=sensor_name, mirror=mirror, wait=not no_wait, verbose=verbose)  # noqa: E731
+        else:
+            run = lambda: run_build(  # noqa: E731
+                home, sources=sources, vintages=vintages, offline=offline, mirror=mirror, force=force,
+                wait=not no_wait, verbose=verbose,
+            )  # fmt: skip
+        result = _run_and_report(run, home, verbose)
+    except (CatalogueError, LookupError) as exc:
         _fail(str(exc))
-    _print_build(result, home, started)
     sys.exit(0 if result.success else 1)
 
 
 @main.command()
 @click.option("--keep-going/--fresh", default=True, help="Reuse the demo data home (default) or start from scratch.")
-def demo(keep_going: bool) -> None:
+@click.option("--verbose", is_flag=True, help="Show Dagster's own log as it runs.")
+def demo(keep_going: bool, verbose: bool) -> None:
     """Build the warehouse from the bundled sample, served over a local HTTP mirror.
 
-    Uses its own data home (<TERRITOIRES_HOME>/demo) so sample data never mixes with real data.
+    Uses its own data home (<TERRITOIRES_HOME>/demo) so sample data never mixes with real
+    data; it is the same build as `territoires build`: Dagster runs, lock, no-op, publish.
     """
-    from pipelines.cli.demo import run_demo
+    from pipelines.cli.demo import demo_home, run_demo
 
-    started = time.monotonic()
-    home, result, summary = run_demo(fresh=not keep_going)
-    _print_build(result, home, started)
+    home = demo_home()
+    click.echo(f"territoires demo: the bundled sample, served over a local HTTP mirror, built into {home.root}")
+    result = _run_and_report(lambda: run_demo(fresh=not keep_going, verbose=verbose), home, verbose)
     if not result.success:
         sys.exit(1)
+    from pipelines.cli.demo import summarise_warehouse
+
     click.echo("")
-    click.echo(summary)
+    click.echo(summarise_warehouse(home))
 
 
 # -------------------------------------------------------------------------- ingest
@@ -103,26 +124,31 @@ def demo(keep_going: bool) -> None:
 
 @main.command()
 @click.argument("source")
-@click.option("--vintage", required=True, help="Vintage the files belong to (e.g. 2026).")
+@click.option("--vintage", required=True, help="Vintage the files belong to (e.g. 2026, or 2026-W48 for GTFS, 2026-11 for SIRENE).")
 @click.option(
     "--file", "paths", required=True, multiple=True, type=click.Path(path_type=Path),
     help="A file obtained by hand (repeatable: e.g. the four Etalab JSON files, or the package .tgz).",
 )
-def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
-    """Add files obtained by hand as snapshots of SOURCE, with the same checks as a download.
+@click.option("--add", is_flag=True, help="Add the files to the vintage's current files instead of replacing them (GTFS feeds one by one).")
+def ingest(source: str, vintage: str, paths: tuple[Path, ...], add: bool) -> None:
+    """Add files obtained by hand as the files of SOURCE's VINTAGE, with the same checks as a download.
 
-    Each file is copied into the raw store under its own name, then the vintage is parsed
-    and validated; `territoires build --offline` loads it. An invalid file is kept for
-    inspection but never used.
+    The files given become the vintage's files (when they all have names the catalogue
+    lists for it, its other files stay; --add keeps every current file). Each is copied
+    into the raw store under its own name, then the vintage is parsed and validated;
+    `territoires build --offline` loads it. An invalid file is kept for inspection but
+    never used. A weekly or monthly source accepts any well-formed vintage.
     """
-    from pipelines.warehouse.ingestion import current_snapshots, parse_and_validate
-    from pipelines.quality import ValidationFailed
+    from pipelines.orchestration.instance import prepare_dagster_home
+    from pipelines.orchestration.partitions import add_vintages
     from pipelines.orchestration.resources import SAMPLE_MARKER
+    from pipelines.quality import ValidationFailed
     from pipelines.sources.catalogue import CatalogueError, get_source
     from pipelines.sources.errors import SourceError
-    from pipelines.sources.fetch import Fetcher
-    from pipelines.sources.readers import IncompleteVintage, ParseError
+    from pipelines.sources.readers import ParseError
     from pipelines.sources.snapshots import RawStore
+    from pipelines.warehouse.ingestion import ingest_files
+    from pipelines.warehouse.lock import data_home_lock
 
     home = data_home().ensure()
     try:
@@ -131,33 +157,32 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
     except CatalogueError as exc:
         _fail(str(exc))
     store = RawStore(home.root)
-    added = []
-    with Fetcher(store, offline=True) as fetcher:
-        for path in paths:
-            try:
-                snapshot = fetcher.ingest_file(source, vintage, path)
-            except SourceError as exc:
-                _fail(str(exc))
-            if store.status(snapshot) == "invalid":
-                # the same bytes were refused before: check them again (the rules may have changed)
-                store.mark(snapshot, "unchecked", "submitted again by hand")
-            added.append(snapshot)
-            click.echo(f"stored {snapshot.path} (sha256 {snapshot.sha256[:12]}…, {snapshot.bytes:,} bytes)")
-    sample = (home.root / SAMPLE_MARKER).exists()
-    try:
-        frames = parse_and_validate(spec, vintage, current_snapshots(store, source, vintage), sample=sample)
-    except IncompleteVintage as exc:
-        click.secho(f"stored, not checked yet: {exc}", fg="yellow")
+
+    def waiting(holder) -> None:
+        click.secho(f"waiting for {holder.describe() if holder else 'another process'} to finish", fg="yellow", err=True)
+
+    with data_home_lock(home.lock_file, purpose=f"territoires ingest {source} {vintage}", on_wait=waiting):
+        try:
+            result = ingest_files(store, spec, vintage, paths, add=add, sample=(home.root / SAMPLE_MARKER).exists())
+        except SourceError as exc:
+            _fail(str(exc))
+        except (ParseError, ValidationFailed) as exc:
+            kept = ", ".join(str(s.path) for s in store.snapshots(source, vintage) if s.file_name in {p.name for p in paths})
+            _fail(f"{exc}\nThe file is kept at {kept} for inspection and will not be loaded.")
+    if spec.is_dynamic:
+        prepare_dagster_home(home)
+        import dagster as dg
+
+        with dg.DagsterInstance.get() as instance:
+            add_vintages(instance, spec, [vintage])
+    for snapshot in result.snapshots:
+        click.echo(f"stored {snapshot.path} (sha256 {snapshot.sha256[:12]}…, {snapshot.bytes:,} bytes)")
+    click.echo(f"{source} {vintage} now reads: {', '.join(result.files)}")
+    if result.pending:
+        click.secho(f"stored, not checked yet: {result.pending}", fg="yellow")
         return
-    except (ParseError, ValidationFailed, SourceError) as exc:
-        for snapshot in added:
-            store.mark(snapshot, "invalid", str(exc))
-        kept = ", ".join(str(s.path) for s in added)
-        _fail(f"{exc}\nThe file is kept at {kept} for inspection and will not be loaded.")
-    for snapshot in {snap.path: snap for _, snap in frames.values()}.values():
-        store.mark(snapshot, "valid")
-    for entity, (frame, snap) in sorted(frames.items()):
-        click.echo(f"  {entity:<14} {frame.height:>8,} rows from {snap.file_name}")
+    for entity, (rows, file_name) in result.frames.items():
+        click.echo(f"  {entity:<14} {rows:>8,} rows from {file_name}")
     click.secho(f"{source} {vintage} is valid; run `territoires build --offline` to load it.", fg="green")
 
 
@@ -166,16 +191,20 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...]) -> None:
 
 @main.command()
 def sources() -> None:
-    """List every catalogue source, its vintages and the state of their snapshots."""
-    from pipelines.warehouse.ingestion import current_snapshots
+    """List every catalogue source, its vintages and the snapshots each vintage serves now."""
     from pipelines.sources.catalogue import load_catalogue
     from pipelines.sources.snapshots import RawStore
+    from pipelines.warehouse.ingestion import current_snapshots, known_vintages
 
     store = RawStore(data_home().root)
     for source in load_catalogue().values():
         click.secho(f"{source.id}", bold=True, nl=False)
-        click.echo(f" — {source.title} ({source.publisher}; {source.licence}; {source.cadence})")
-        for vintage in source.vintage_ids:
+        kind = f"{source.cadence}" + (f", {source.partitions} vintages found upstream" if source.is_dynamic else "")
+        click.echo(f" — {source.title} ({source.publisher}; {source.licence}; {kind})")
+        vintages = known_vintages(store, source)
+        if not vintages:
+            click.echo("    no vintage yet" if source.is_dynamic else "    no vintage in the catalogue")
+        for vintage in vintages:
             snaps = current_snapshots(store, source.id, vintage)
             if not snaps:
                 click.echo(f"    {vintage}  no snapshot")
@@ -189,11 +218,12 @@ def sources() -> None:
 
 
 @main.command()
-def status() -> None:
-    """The published warehouse, the last builds, and what failed or is missing."""
+@click.option("--runs", default=10, show_default=True, type=click.IntRange(min=0), help="How many recent Dagster runs to list.")
+def status(runs: int) -> None:
+    """The published warehouse, the last runs whatever started them, and what failed or is missing."""
     from pipelines.cli.status import render_status
 
-    click.echo(render_status(data_home()))
+    click.echo(render_status(data_home(), runs=runs))
 
 
 # --------------------------------------------------------------------------- query
@@ -331,14 +361,21 @@ def export(
     def split(values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
+    from pipelines.warehouse.lock import data_home_lock
+
     warehouse = _readable_warehouse()
+    target = out or warehouse.parent / "exports"
+    home = DataHome(warehouse.parent)
+    # Builds write and prune <home>/exports under the data-home lock: take it to write there too.
+    lock = data_home_lock(home.lock_file, purpose="territoires export") if target.resolve() == home.exports.resolve() else nullcontext()
     try:
         selection = ExportSelection(
             levels=levels, indicators=split(indicators), programmes=split(programmes),
             formats=tuple(dict.fromkeys(formats)) or DEFAULT_FORMATS,
             csv=CsvStyle(separator=csv_separator, bom=csv_bom, decimal_comma=csv_decimal_comma),
         )  # fmt: skip
-        report = export_warehouse(warehouse, out or warehouse.parent / "exports", selection)
+        with lock:
+            report = export_warehouse(warehouse, target, selection)
     except ExportError as exc:
         _fail(str(exc))
     for entry in report.manifest["files"]:

@@ -42,8 +42,8 @@ def demo_home() -> DataHome:
     return DataHome(data_home().root / "demo")
 
 
-def run_demo(*, fresh: bool = False) -> tuple[DataHome, BuildResult, str]:
-    """Write the sample, serve it as a mirror, build and publish; returns (home, result, summary)."""
+def run_demo(*, fresh: bool = False, verbose: bool = False) -> BuildResult:
+    """Write the sample, serve it as a mirror, and build it through the run path."""
     home = demo_home()
     if fresh and home.root.exists():
         shutil.rmtree(home.root)
@@ -52,14 +52,9 @@ def run_demo(*, fresh: bool = False) -> tuple[DataHome, BuildResult, str]:
     mirror_dir = home.root / "sample_files"
     written = write_sample(mirror_dir)
     with serve_directory(mirror_dir) as base_url:
-        result = run_build(
-            home,
-            sources=sorted(written),
-            vintages_by_source=written,
-            mirror=base_url,
-            trigger="demo",
+        return run_build(
+            home, sources=sorted(written), vintages_by_source=written, mirror=base_url, trigger="demo", verbose=verbose
         )
-    return home, result, summarise_warehouse(home) if result.success else ""
 
 
 def summarise_warehouse(home: DataHome) -> str:

@@ -1,8 +1,8 @@
-"""What `territoires status` reports: the published build, recent builds, failures and gaps."""
+"""What `territoires status` reports: the published build, the last runs, failures and gaps."""
 
 from __future__ import annotations
 
-import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -47,19 +47,41 @@ def _attempts(store: RawStore) -> list[str]:
     return lines
 
 
-def _last_build(home: DataHome) -> list[str]:
-    path = home.root / "last_build.json"
-    if not path.exists():
-        return ["last build: none yet"]
-    record = json.loads(path.read_text(encoding="utf-8"))
-    statuses = [s for vintages in record["sources"].values() for s in vintages.values()]
-    counts = ", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses)))
-    lines = [f"last build: {record['finished_at']} — {record['outcome']} ({counts or 'no source'})"]
-    if record["outcome"] == "up to date":
-        lines.append("  nothing new upstream: nothing was downloaded or rebuilt")
-    lines += [f"  check failed: {c[:160]}" for c in record["failed_checks"]]
-    lines += [f"  step failed: {s[:160]}" for s in record["failed_steps"]]
+def _runs(home: DataHome, limit: int) -> list[str]:
+    """The last Dagster runs of the data home's instance, whatever started them."""
+    if limit == 0:
+        return []
+    settings = home.dagster_home / "dagster.yaml"
+    if not settings.exists():
+        return ["runs: none yet (no Dagster instance under this data home)"]
+    import dagster as dg
+
+    from pipelines.orchestration.run_outcome import OUTCOME_TAG, PLAN_TAG, trigger_of
+    from pipelines.orchestration.run_path import describe_request
+
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        records = instance.get_run_records(limit=limit)
+        lines = [f"last {len(records)} runs (newest first; `dagster run list` and the UI show the same):"]
+        for record in records:
+            run = record.dagster_run
+            when = record.start_time or record.create_timestamp.timestamp()
+            started = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            request = dg.RunRequest(asset_selection=list(run.asset_selection or []), tags=run.tags)
+            what = describe_request(request) if run.asset_selection else run.job_name
+            outcome = run.tags.get(OUTCOME_TAG, "")
+            status = run.status.value.lower()
+            lines.append(
+                f"  {started}  {run.run_id[:8]}  {status:<9} {outcome:<10} {trigger_of(run.tags):<34} {what}"
+                + (f"  [build {run.tags[PLAN_TAG]}]" if run.tags.get(PLAN_TAG) else "")
+            )
     return lines
+
+
+def _lock(home: DataHome) -> list[str]:
+    from pipelines.warehouse.lock import is_locked
+
+    holder = is_locked(home.lock_file)
+    return [f"running now: {holder.describe()}"] if holder else []
 
 
 def _freshness(store: RawStore) -> list[str]:
@@ -70,9 +92,12 @@ def _freshness(store: RawStore) -> list[str]:
     return lines
 
 
-def render_status(home: DataHome) -> str:
+def render_status(home: DataHome, *, runs: int = 10) -> str:
     """The status report as text."""
     store = RawStore(home.root)
     return "\n".join(
-        [f"data home: {home.root}", *_published(home.warehouse), *_last_build(home), *_freshness(store), *_attempts(store)]
-    )
+        [
+            f"data home: {home.root}", *_lock(home), *_published(home.warehouse), *_runs(home, runs),
+            *_freshness(store), *_attempts(store),
+        ]
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from pipelines.sources.catalogue import Source, load_catalogue
 from pipelines.sources.snapshots import RawStore
+from pipelines.warehouse.ingestion import known_vintages
 
 GRACE = {"yearly": timedelta(days=45), "monthly": timedelta(days=10), "weekly": timedelta(days=3)}
 
@@ -51,7 +52,7 @@ def source_freshness(store: RawStore, today: date | None = None) -> list[Freshne
     today = today or date.today()
     report = []
     for source in load_catalogue().values():
-        held = [v for v in source.vintage_ids if store.latest(source.id, v) is not None]
+        held = [v for v in known_vintages(store, source) if store.latest(source.id, v) is not None]
         latest = max(held) if held else None
         if source.cadence == "discontinued":
             report.append(Freshness(source.id, source.cadence, latest, None, latest is None))

@@ -1,22 +1,31 @@
-"""Dagster resources: the build database, the source client (raw store + fetcher) and dbt."""
+"""Dagster resources: the build database, the source client (raw store + fetcher), dbt, and
+the data-home lock every writing run holds."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-import sys
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
+from pipelines.orchestration import progress
 from pipelines.orchestration.dbt_project import dbt_project
 from pipelines.settings import DataHome, data_home, mirror
 from pipelines.sources.fetch import Fetcher
 from pipelines.sources.snapshots import RawStore
+from pipelines.warehouse.housekeeping import remove_leftovers
+from pipelines.warehouse.lock import data_home_lock
 
 SAMPLE_MARKER = "SAMPLE_DATA"
+
+
+def resolve_home(home: str) -> DataHome:
+    """The data home a resource names, or TERRITOIRES_HOME when it names none."""
+    return (DataHome(Path(home).resolve()) if home else data_home()).ensure()
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -28,7 +37,7 @@ class WarehouseResource(dg.ConfigurableResource):
     home: str = ""
 
     def data_home(self) -> DataHome:
-        return (DataHome(Path(self.home).resolve()) if self.home else data_home()).ensure()
+        return resolve_home(self.home)
 
     def is_sample(self) -> bool:
         """True when this data home holds the bundled sample (written by `territoires demo`)."""
@@ -53,15 +62,55 @@ class SourceClient(dg.ConfigurableResource):
     def store(self, home: DataHome) -> RawStore:
         return RawStore(home.root)
 
+    def mirror_location(self) -> str | None:
+        return self.mirror or mirror()
+
     def fetcher(self, home: DataHome) -> Fetcher:
-        return Fetcher(self.store(home), mirror=self.mirror or mirror(), offline=self.offline)
+        return Fetcher(self.store(home), mirror=self.mirror_location(), offline=self.offline)
+
+
+class DataHomeLock(dg.ConfigurableResource):
+    """Held for the whole run by every run that writes: one writer per data home.
+
+    A run that finds the data home busy (a command-line build, another run) waits, and
+    says in its log who it waits for. Once the lock is taken, what a killed build left
+    behind (candidate copies, partial downloads, temporary files) is removed.
+    """
+
+    home: str = ""
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["DataHomeLock"]:
+        home = resolve_home(self.home)
+        log = context.log
+
+        def waiting(holder) -> None:
+            message = f"waiting for the data-home lock {home.lock_file}, held by {holder.describe() if holder else 'another process'}"
+            if log:
+                log.warning(message)
+            progress.report("waiting", message=message)
+
+        def acquired() -> None:
+            removed = remove_leftovers(home)
+            if removed:
+                message = f"removed what a killed build left behind: {', '.join(removed[:10])}" + (
+                    f" and {len(removed) - 10} more" if len(removed) > 10 else ""
+                )
+                if log:
+                    log.warning(message)
+                progress.report("leftovers", message=message)
+
+        run_id = getattr(context, "run_id", None)
+        with data_home_lock(home.lock_file, purpose=f"Dagster run {run_id}", on_wait=waiting, on_acquired=acquired):
+            yield self
 
 
 def default_resources(*, home: str = "", offline: bool = False, source_mirror: str = "") -> dict[str, object]:
-    """The resources every run uses; the CLI passes its flags through here."""
+    """The resources every run uses; a run's config (set by the run path) overrides their fields."""
     return {
         "warehouse": WarehouseResource(home=home),
         "sources": SourceClient(mirror=source_mirror, offline=offline),
+        "home_lock": DataHomeLock(home=home),
         "dbt": DbtCliResource(
             project_dir=dbt_project,
             profiles_dir=str(dbt_project.profiles_dir),

@@ -1,12 +1,19 @@
-"""Jobs and schedules: each source is refreshed at its publisher's cadence.
+"""Schedules: each source is refreshed at its publisher's cadence, through the run path.
 
 Yearly sources are checked weekly (conditional requests make an unchanged file cost one
 round trip), monthly ones (SIRENE) a few days after publication, weekly ones (GTFS) every
-Monday. Each job runs the sources' raw assets and everything downstream of them.
+Monday. A tick asks the run path (pipelines/orchestration/run_path.py) for the plan of a
+build of those sources — discovering this week's GTFS feeds or this month's SIRENE stock —
+and hands its runs to the daemon's queue, which runs them in order: one ingestion run per
+source, then the transformation run (a no-op when nothing changed).
 """
+
+from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.orchestration.run_path import ASSET_JOB, BuildRequest, plan_build, transform_keys_of
+from pipelines.settings import data_home
 from pipelines.sources.catalogue import load_catalogue
 
 CRON = {
@@ -24,26 +31,32 @@ def sources_by_cadence() -> dict[str, list[str]]:
     return grouped
 
 
-def refresh_job(cadence: str, source_ids: list[str]):
-    """The job refreshing these sources and what depends on them, one run at a time."""
-    raw = dg.AssetSelection.assets(*[dg.AssetKey(["raw", s]) for s in source_ids])
-    return dg.define_asset_job(
-        f"refresh_{cadence}_sources",
-        selection=raw.downstream(),
-        description=f"Fetch the {cadence} sources ({', '.join(source_ids)}), rebuild what depends on them, publish.",
-        executor_def=dg.in_process_executor,
-        tags={"territoires/writes": "warehouse"},
-    )
+def refresh_schedule(cadence: str, source_ids: list[str]) -> dg.ScheduleDefinition:
+    """The schedule refreshing these sources, then transforming and publishing if anything changed."""
+    name = f"refresh_{cadence}_sources"
 
-
-refresh_jobs = [refresh_job(cadence, ids) for cadence, ids in sorted(sources_by_cadence().items())]
-
-schedules = [
-    dg.ScheduleDefinition(
-        job=job,
-        cron_schedule=CRON[job.name.split("_")[1]],
+    @dg.schedule(
+        name=name,
+        cron_schedule=CRON[cadence],
+        job_name=ASSET_JOB,
         execution_timezone="Europe/Paris",
         default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Fetch the {cadence} sources ({', '.join(source_ids)}); transform and publish if anything changed.",
     )
-    for job in refresh_jobs
-]
+    def _tick(context: dg.ScheduleEvaluationContext):
+        when = context.scheduled_execution_time
+        plan = plan_build(
+            BuildRequest(trigger=f"schedule {name}", sources=tuple(source_ids)),
+            instance=context.instance,
+            home=data_home().ensure(),
+            transform_keys=transform_keys_of(context.repository_def.asset_graph),
+            today=when.date() if when else None,
+        )
+        for note in plan.notes:
+            context.log.warning(note)
+        return plan.run_requests(f"{name}:{when:%Y%m%dT%H%M}" if when else f"{name}:{plan.plan_id}")
+
+    return _tick
+
+
+schedules = [refresh_schedule(cadence, ids) for cadence, ids in sorted(sources_by_cadence().items())]

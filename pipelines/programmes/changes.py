@@ -2,7 +2,8 @@
 
 dbt compares them with the lists it has just computed (programmes.<programme>_changes).
 They come from the published warehouse, not from the build database, so a build that was
-computed but never published (a failed check) does not count as "the last run".
+computed but never published (a failed check) does not count as "the last run"; they are
+read when the build runs (pipelines/programmes/inputs.py).
 """
 
 from __future__ import annotations
@@ -11,26 +12,13 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
-from pipelines.settings import DataHome
 
 PREVIOUS_COLUMNS = {
     "programme": pl.Utf8, "commune_code": pl.Utf8, "commune_name": pl.Utf8, "departement_code": pl.Utf8,
     "eligible": pl.Boolean, "tier": pl.Int32, "score": pl.Float64, "rank_france": pl.Int64,
     "rank_departement": pl.Int64, "rule_version": pl.Utf8, "build_id": pl.Utf8, "built_at": pl.Datetime("us", "UTC"),
 }  # fmt: skip
-ALIAS = "published_warehouse"
-
-
-def published_path_of(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The published warehouse beside the build database this connection writes, if it is one."""
-    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
-    if not path:
-        return None
-    work_db = Path(path).resolve()
-    home = DataHome(work_db.parent.parent)  # <home>/work/warehouse.duckdb
-    return home.warehouse if home.work_db == work_db else None
 
 
 def read_previous_targets(published: Path | None) -> pl.DataFrame:
@@ -66,8 +54,3 @@ def read_previous_targets(published: Path | None) -> pl.DataFrame:
             ).pl()
             frames.append(frame.cast(PREVIOUS_COLUMNS))  # type: ignore[arg-type]
     return pl.concat(frames)
-
-
-def previous_targets(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """The dbt model programmes.targets_previous: the last published lists, as an Arrow table."""
-    return read_previous_targets(published_path_of(con)).to_arrow()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,12 @@ import yaml
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 RULES_DIR = Path(__file__).parent / "rules"
+
+
+def configured_rules_dir() -> Path:
+    """The rule files' folder: TERRITOIRES_RULES_DIR, or the project's pipelines/programmes/rules/."""
+    value = os.environ.get("TERRITOIRES_RULES_DIR", "").strip()
+    return Path(value).expanduser().resolve() if value else RULES_DIR
 MODELS_DIR = DBT_PROJECT_DIR / "models" / "marts" / "programmes"
 INDICATOR_DEFINITIONS = DBT_PROJECT_DIR / "seeds" / "indicator_definitions.csv"
 INDICATOR_CATEGORIES = DBT_PROJECT_DIR / "seeds" / "indicator_categories.csv"
@@ -346,8 +353,8 @@ class _FileChecker:
 
 
 def rule_files(rules_dir: Path | None = None) -> dict[str, Path]:
-    """Programme id → its rule file, for every `<programme>.yml` of the folder (default RULES_DIR)."""
-    return {path.stem: path for path in sorted(Path(rules_dir or RULES_DIR).glob("*.yml"))}
+    """Programme id → its rule file, for every `<programme>.yml` of the folder (default: configured_rules_dir())."""
+    return {path.stem: path for path in sorted(Path(rules_dir or configured_rules_dir()).glob("*.yml"))}
 
 
 def load_rules(
@@ -358,7 +365,7 @@ def load_rules(
     Every problem of every file is reported at once, each with the file, the entry and
     what to write instead.
     """
-    rules_dir = Path(rules_dir or RULES_DIR)
+    rules_dir = Path(rules_dir or configured_rules_dir())
     files = rule_files(rules_dir)
     if not files:
         raise ProgrammeRuleError(f"no programme rule file in {rules_dir}: add one <programme>.yml per programme")

@@ -303,10 +303,14 @@ class Fetcher:
                     f"no URL is known for this file; add one to the source catalogue or {_INGEST_HINT}",
                     **self._context(req),
                 )
-            previous = self.store.latest(req.source, req.vintage, req.file_name)
+            previous = self._current(req)
             if origin == "mirror" and not location.startswith(("http://", "https://")):
-                return self._copy_from_folder(req, Path(location), previous)
-            return self._download(req, location, origin, previous)
+                result = self._copy_from_folder(req, Path(location), previous)
+            else:
+                result = self._download(req, location, origin, previous)
+            # What upstream serves now is the vintage's current file, even an older one again.
+            self.store.record_served(result.snapshot)
+            return result
         except SourceError as exc:
             status = "invalid" if isinstance(exc, UnexpectedContentError) else "failed"
             self._log(req, location, origin, status, error=str(exc))
@@ -397,6 +401,15 @@ class Fetcher:
             error=error,
         )
 
+    def _current(self, req: FetchRequest) -> Snapshot | None:
+        """The snapshot the file served at its latest successful fetch (else its newest usable one)."""
+        entry = (self.store.served(req.source, req.vintage) or {}).get(req.file_name)
+        if entry:
+            snapshot = self.store.find(req.source, req.vintage, req.file_name, entry["sha256"])
+            if snapshot is not None:
+                return snapshot
+        return self.store.latest(req.source, req.vintage, req.file_name)
+
     def _show_progress(self) -> bool:
         if self.progress is not None:
             return self.progress
@@ -439,13 +452,8 @@ class Fetcher:
             req.source, req.vintage, tmp, req.file_name,
             url=url, etag=etag, last_modified=last_modified, origin=origin, sha256=sha,
         )
-        if not created and self.store.status(snapshot) == "invalid":
-            raise FetchError(
-                f"the source still serves the version {sha[:12]}… that was already found invalid "
-                f"(see the validation verdict in {snapshot.path.parent}); wait for a corrected "
-                f"file or {_INGEST_HINT}",
-                **context,
-            )
+        # A version stored before (even one found invalid: ingestion says so, and checks it
+        # again if the reader changed since) is served again: no new snapshot.
         status = "downloaded" if created else "unchanged"
         self._log(req, url, origin, status, snapshot)
         return FetchResult(req, status, snapshot, None)

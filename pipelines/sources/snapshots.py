@@ -5,11 +5,18 @@ Layout under the data home::
     raw/<source>/<vintage>/<sha256>/<file_name>        the file, as received
     raw/<source>/<vintage>/<sha256>/snapshot.json      where and when it came from
     raw/<source>/<vintage>/<sha256>/validation.json    latest verdict of the checks
+    raw/<source>/<vintage>/current.json                the snapshot each file name serves now
+    raw/<source>/<vintage>/files.json                  the files of a discovered vintage
     raw/fetch_log.jsonl                                one line per fetch attempt
 
 A snapshot is identified by the SHA-256 of its content. Once written, the file
 and its ``snapshot.json`` are never modified or deleted by this module; only
 ``validation.json`` (a verdict about the data, not the data) may be rewritten.
+
+A vintage's current snapshots are those upstream served at its latest successful fetch
+(or the files given to `territoires ingest`), recorded in ``current.json``: when a
+publisher goes back from file B to file A, A is current again, and a file name the
+catalogue no longer lists stops reaching the reader.
 
 In the rare case where two files of the same source and vintage have exactly
 the same content, they share the ``<sha256>`` folder and the second one gets
@@ -26,6 +33,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from pipelines.sources.durable import fsync_dir, fsync_file, write_atomically
 
 CHUNK_SIZE = 1024 * 1024
 ORIGINS = ("live", "mirror", "manual")
@@ -89,7 +98,9 @@ def _write_json_once(path: Path, data: dict) -> bool:
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     try:
+        fsync_file(tmp)
         os.link(tmp, path)  # fails if the destination exists: never overwrites
+        fsync_dir(path.parent)
         return True
     except FileExistsError:
         return False
@@ -99,9 +110,7 @@ def _write_json_once(path: Path, data: dict) -> bool:
 
 def _write_json_replace(path: Path, data: dict) -> None:
     """Write ``data`` to ``path`` atomically, replacing any previous version."""
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
 
 class RawStore:
@@ -168,7 +177,9 @@ class RawStore:
         tmp_path = Path(tmp_path)
         sha = sha256 or sha256_file(tmp_path)
         sha_dir = self.vintage_dir(source, vintage) / sha
-        sha_dir.mkdir(exist_ok=True)
+        if not sha_dir.is_dir():
+            sha_dir.mkdir()
+            fsync_dir(sha_dir.parent)
 
         sidecar = self._sidecar(sha_dir, file_name, "snapshot")
         if sidecar.exists():
@@ -187,7 +198,9 @@ class RawStore:
                 except OSError:  # tmp_path is on another file system
                     shutil.copyfile(tmp_path, staging)
                     tmp_path.unlink()
+                fsync_file(staging)  # the bytes are on the disk before the name is
                 os.replace(staging, final)
+                fsync_dir(sha_dir)
             finally:
                 staging.unlink(missing_ok=True)
 
@@ -246,19 +259,120 @@ class RawStore:
 
     # ------------------------------------------------------------ validation
 
-    def mark(self, snapshot: Snapshot, status: str, detail: str = "") -> None:
-        """Record the verdict of the checks on a snapshot ('valid', 'invalid', or 'unchecked' to check again)."""
+    def mark(self, snapshot: Snapshot, status: str, detail: str = "", *, parser: str = "") -> None:
+        """Record the verdict of the checks on a snapshot ('valid', 'invalid', or 'unchecked' to check again).
+
+        `parser` is the fingerprint of the reader and checks that gave the verdict: a
+        snapshot found invalid is checked again once they change.
+        """
         if status not in VALIDATION_STATUSES:
             raise ValueError(f"unknown validation status {status!r}; expected one of {VALIDATION_STATUSES}")
         path = self._sidecar(snapshot.path.parent, snapshot.file_name, "validation")
-        _write_json_replace(path, {"status": status, "detail": detail, "checked_at": utc_now()})
+        record = {"status": status, "detail": detail, "checked_at": utc_now(), "parser_fingerprint": parser}
+        _write_json_replace(path, record)
+
+    def verdict(self, snapshot: Snapshot) -> dict:
+        """The latest verdict on a snapshot: status, detail, checked_at, parser_fingerprint."""
+        path = self._sidecar(snapshot.path.parent, snapshot.file_name, "validation")
+        if not path.exists():
+            return {"status": "unchecked", "detail": "", "checked_at": None, "parser_fingerprint": ""}
+        try:
+            return {"parser_fingerprint": "", **json.loads(path.read_text(encoding="utf-8"))}
+        except ValueError:
+            return {"status": "unchecked", "detail": f"unreadable verdict {path}", "checked_at": None, "parser_fingerprint": ""}
 
     def status(self, snapshot: Snapshot) -> str:
         """Return 'valid', 'invalid' or 'unchecked' for a snapshot."""
-        path = self._sidecar(snapshot.path.parent, snapshot.file_name, "validation")
+        return self.verdict(snapshot)["status"]
+
+    # --------------------------------------------------- what a vintage serves now
+
+    def _current_path(self, source: str, vintage: str) -> Path:
+        return self.vintage_dir(source, vintage) / "current.json"
+
+    def served(self, source: str, vintage: str) -> dict[str, dict] | None:
+        """File name → {sha256, served_at (last fetch), served_since, origin} of what the vintage serves now.
+
+        None for a vintage stored before this record existed (its newest valid snapshot
+        of each file name is then current).
+        """
+        path = self.root / source / vintage / "current.json"
         if not path.exists():
-            return "unchecked"
-        return json.loads(path.read_text(encoding="utf-8"))["status"]
+            return None
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))["files"]
+        except (ValueError, KeyError):
+            return None
+
+    def _write_served(self, source: str, vintage: str, files: dict[str, dict]) -> None:
+        _write_json_replace(self._current_path(source, vintage), {"files": files, "updated_at": utc_now()})
+
+    def record_served(self, snapshot: Snapshot) -> None:
+        """Upstream (or the mirror) served this snapshot at a successful fetch: it is current."""
+        files = dict(self.served(snapshot.source, snapshot.vintage) or {})
+        now = utc_now()
+        entry = {"sha256": snapshot.sha256, "served_at": now, "served_since": now, "origin": snapshot.origin}
+        if files.get(snapshot.file_name, {}).get("sha256") == snapshot.sha256:  # the same version again
+            entry["served_since"] = files[snapshot.file_name].get("served_since", now)
+        files[snapshot.file_name] = entry
+        self._write_served(snapshot.source, snapshot.vintage, files)
+
+    def keep_only(self, source: str, vintage: str, names: list[str]) -> None:
+        """The vintage's files are these names now: earlier names stop reaching the reader."""
+        files = self.served(source, vintage) or {}
+        kept = {name: entry for name, entry in files.items() if name in set(names)}
+        if kept != files:
+            self._write_served(source, vintage, kept)
+
+    def set_files(self, snapshots: list[Snapshot], *, keep: list[str] = ()) -> None:
+        """The vintage serves exactly these snapshots (plus the current entries named in `keep`)."""
+        if not snapshots:
+            return
+        source, vintage = snapshots[0].source, snapshots[0].vintage
+        files = self.served(source, vintage) or {}
+        chosen = {name: entry for name, entry in files.items() if name in set(keep)}
+        for snap in snapshots:
+            now = utc_now()
+            chosen[snap.file_name] = {"sha256": snap.sha256, "served_at": now, "served_since": now, "origin": snap.origin}
+        self._write_served(source, vintage, chosen)
+
+    def find(self, source: str, vintage: str, file_name: str, sha256: str) -> Snapshot | None:
+        """The stored snapshot of that file name and content, if any."""
+        sha_dir = self.root / source / vintage / sha256
+        for sidecar in sha_dir.glob("snapshot*.json"):
+            try:
+                snap = self._load(sidecar)
+            except (OSError, ValueError, KeyError):
+                continue
+            if snap.file_name == file_name:
+                return snap
+        return None
+
+    # ----------------------------------------------------- discovered vintages
+
+    def vintages(self, source: str) -> list[str]:
+        """Every vintage of a source with something stored (snapshots or a discovered file list)."""
+        folder = self.root / source
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def record_vintage_files(self, source: str, vintage: str, files: list[dict], *, found_by: str) -> None:
+        """The files a discovered vintage holds ({name, format, url, entity}), and who found them."""
+        _write_json_replace(
+            self.vintage_dir(source, vintage) / "files.json",
+            {"files": files, "found_by": found_by, "discovered_at": utc_now()},
+        )
+
+    def vintage_files(self, source: str, vintage: str) -> list[dict] | None:
+        """The file list recorded when the vintage was discovered, or None."""
+        path = self.root / source / vintage / "files.json"
+        if not path.exists():
+            return None
+        try:
+            return list(json.loads(path.read_text(encoding="utf-8"))["files"])
+        except (ValueError, KeyError):
+            return None
 
     # ---------------------------------------------------------- attempt log
 

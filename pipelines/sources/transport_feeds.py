@@ -71,9 +71,14 @@ def discover_feeds(document: Path, on: date) -> list[FeedFile]:
         datasets = json.loads(Path(document).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"transport.data.gouv.fr dataset list {document} cannot be read: {exc}") from None
+    return feeds_from_datasets(datasets, on, where=str(document))
+
+
+def feeds_from_datasets(datasets: Any, on: date, *, where: str = API_URL) -> list[FeedFile]:
+    """The GTFS feeds valid on a date, from the dataset list already parsed (see discover_feeds)."""
     if not isinstance(datasets, list):
         raise ValueError(
-            f"transport.data.gouv.fr dataset list {document} should be a JSON array of datasets, "
+            f"transport.data.gouv.fr dataset list {where} should be a JSON array of datasets, "
             f"found {type(datasets).__name__}"
         )
     feeds: dict[str, FeedFile] = {}

@@ -5,7 +5,8 @@ each file holds, its sha256, rows, columns and types, the indicator definitions,
 source snapshots, licences and attribution). A folder is written under a temporary name
 and renamed into place when complete; `<out>/latest` is a symlink to the last complete
 export (every table, default formats), switched atomically, so a dashboard reading
-`latest/` never sees a half-written export. Earlier exports are kept; a filtered export
+`latest/` never sees a half-written export. Earlier exports are kept (after each publish,
+those of all but the last TERRITOIRES_KEEP_EXPORTS builds are removed); a filtered export
 goes to `<build id>-partial` and leaves `latest` alone. A complete export lists the
 columns added, removed or retyped since the previous one (`schema_changes`).
 
@@ -29,6 +30,7 @@ from typing import Any
 import duckdb
 
 from pipelines.sources.catalogue import load_catalogue
+from pipelines.sources.durable import fsync_dir, fsync_file
 
 LEVELS = ("commune", "epci", "departement", "region", "france")
 FORMATS = ("parquet", "csv", "geojson", "xlsx")
@@ -507,6 +509,7 @@ def switch_latest(out: Path, name: str) -> None:
     except OSError:
         temporary.unlink(missing_ok=True)
         raise
+    fsync_dir(out)
 
 
 def latest_export(out: Path) -> Path | None:
@@ -623,6 +626,9 @@ def export_warehouse(warehouse: Path, out: Path, selection: ExportSelection | No
         temporary.mkdir()
         try:
             manifest = _write_export(con, temporary, selection, previous)
+            for written in temporary.rglob("*"):
+                if written.is_file():
+                    fsync_file(written)  # every file on the disk before the folder is renamed into place
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
@@ -631,6 +637,7 @@ def export_warehouse(warehouse: Path, out: Path, selection: ExportSelection | No
         name = _free_name(out, base)
         try:
             os.rename(temporary, out / name)  # never over an existing export
+            fsync_dir(out)
             break
         except OSError as exc:
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):

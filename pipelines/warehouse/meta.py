@@ -33,10 +33,13 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create table if not exists meta.raw_load_snapshots (
-            source varchar, vintage varchar, snapshot_sha256 varchar, file_name varchar, loaded_at timestamptz
+            source varchar, vintage varchar, snapshot_sha256 varchar, file_name varchar, loaded_at timestamptz,
+            parser_fingerprint varchar
         )
         """
     )
+    # build databases made before parsers had a fingerprint: their loads are re-parsed once
+    con.execute("alter table meta.raw_load_snapshots add column if not exists parser_fingerprint varchar")
     con.execute(
         """
         create table if not exists meta.runs (

@@ -1,12 +1,13 @@
 """Atomic publish: copy the build database, check the copy, then swap it in whole.
 
 Readers holding the previous warehouse.duckdb open keep reading it (the file they
-opened is replaced by rename, never rewritten); a failed check leaves it in place.
+opened is replaced by rename, never rewritten); a failed check leaves it in place, and a
+build killed at any point leaves either the previous file or the new one, complete.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from pipelines.warehouse.fingerprint import inputs_fingerprint
-from pipelines.settings import DataHome
+from pipelines.settings import DataHome, package_version
+from pipelines.sources.durable import replace_durably
+from pipelines.warehouse.fingerprint import inputs_fingerprint_of
 from pipelines.warehouse.meta import ensure_meta_tables
 
 SAMPLE_NOTICE = (
@@ -80,70 +82,113 @@ def _check(con: duckdb.DuckDBPyConnection) -> list[str]:
     return failures
 
 
-def record_run(
-    home: DataHome,
-    *,
-    build_id: str,
-    started_at: datetime,
-    status: str,
-    sample: bool,
-    dagster_run_id: str | None,
-    detail: str = "",
-) -> str | None:
-    """Write this build's row in meta.runs and the meta.about table; returns the geography vintage."""
-    fingerprint = inputs_fingerprint(home)
+def _geography(con: duckdb.DuckDBPyConnection) -> str | None:
+    has = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'geo' and table_name = 'commune'"
+    ).fetchone()[0]
+    return con.execute("select max(geography_vintage) from geo.commune").fetchone()[0] if has else None
+
+
+def record_failure(home: DataHome, *, build_id: str, started_at: datetime, sample: bool, dagster_run_id: str | None, detail: str) -> None:
+    """Keep a refused build in the build database's meta.runs (later warehouses carry it)."""
     with duckdb.connect(str(home.work_db)) as con:
         ensure_meta_tables(con)
-        geography = None
-        if con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'geo' and table_name = 'commune'"
-        ).fetchone()[0]:
-            geography = con.execute("select max(geography_vintage) from geo.commune").fetchone()[0]
-        sources = con.execute(
-            "select string_agg(distinct source || ' ' || vintage, ', ' order by source || ' ' || vintage) from meta.raw_loads"
-        ).fetchone()[0]
         con.execute("delete from meta.runs where build_id = ?", [build_id])
         con.execute(
-            "insert into meta.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [build_id, started_at, datetime.now(timezone.utc), status, sample, geography, dagster_run_id, sources, detail],
-        )
-        con.execute(
-            """
-            create or replace table meta.about as
-            select ? as build_id, now() as built_at, ? as sample_data, ? as notice, ? as geography_vintage,
-                   ? as inputs_fingerprint
-            """,
-            [build_id, sample, SAMPLE_NOTICE if sample else "", geography, fingerprint],
-        )
-        con.execute("checkpoint")
+            "insert into meta.runs values (?, ?, ?, 'failed', ?, ?, ?, ?, ?)",
+            [build_id, started_at, datetime.now(timezone.utc), sample, _geography(con), dagster_run_id,
+             _loaded_sources(con), detail],
+        )  # fmt: skip
+
+
+def _loaded_sources(con: duckdb.DuckDBPyConnection) -> str | None:
+    return con.execute(
+        "select string_agg(distinct source || ' ' || vintage, ', ' order by source || ' ' || vintage) from meta.raw_loads"
+    ).fetchone()[0]
+
+
+def _stamp(
+    con: duckdb.DuckDBPyConnection, home: DataHome, *, build_id: str, started_at: datetime, sample: bool,
+    dagster_run_id: str | None,
+) -> str | None:  # fmt: skip
+    """Write meta.about and this build's `published` row into a checked candidate; returns its geography."""
+    ensure_meta_tables(con)
+    geography = _geography(con)
+    fingerprint, parts = inputs_fingerprint_of(con)
+    if home.warehouse.exists():
+        # The published warehouse holds the history of published builds, even one whose
+        # build database was lost: carry it over.
+        con.execute(f"attach '{home.warehouse}' as previous (read_only)")
+        try:
+            con.execute(
+                "insert into meta.runs select * from previous.meta.runs as p "
+                "where not exists (select 1 from meta.runs as r where r.build_id = p.build_id)"
+            )
+        except duckdb.Error:
+            pass  # a warehouse of an older layout: no history to carry
+        finally:
+            con.execute("detach previous")
+    con.execute("delete from meta.runs where build_id = ?", [build_id])
+    con.execute(
+        "insert into meta.runs values (?, ?, ?, 'published', ?, ?, ?, ?, '')",
+        [build_id, started_at, datetime.now(timezone.utc), sample, geography, dagster_run_id, _loaded_sources(con)],
+    )
+    con.execute(
+        """
+        create or replace table meta.about as
+        select ? as build_id, now() as built_at, ? as sample_data, ? as notice, ? as geography_vintage,
+               ? as inputs_fingerprint, ? as inputs, ? as package_version, ? as dagster_run_id
+        """,
+        [build_id, sample, SAMPLE_NOTICE if sample else "", geography, fingerprint, json.dumps(parts),
+         package_version(), dagster_run_id],
+    )  # fmt: skip
+    con.execute("checkpoint")
     return geography
 
 
 def publish(home: DataHome, *, build_id: str, sample: bool, dagster_run_id: str | None = None) -> PublishReport:
-    """Copy the build database to builds/<id>.duckdb, check it, and rename it over warehouse.duckdb."""
+    """Copy the build database, check the copy, stamp it, and rename it over warehouse.duckdb.
+
+    The copy is `builds/<build id>/warehouse.duckdb` (the same file name as the build
+    database, so that views naming their catalogue still resolve). Only a copy whose
+    checks passed gets its `published` row in meta.runs and its meta.about; it reaches the
+    disk (fsync) before the rename, and the rename before this returns.
+    """
     started = datetime.now(timezone.utc)
-    geography = record_run(
-        home, build_id=build_id, started_at=started, status="published", sample=sample, dagster_run_id=dagster_run_id
-    )
-    home.builds.mkdir(parents=True, exist_ok=True)
-    candidate = home.builds / f"{build_id}.duckdb"
-    shutil.copyfile(home.work_db, candidate)
+    folder = home.builds / build_id
+    candidate = folder / home.warehouse.name
     try:
-        with duckdb.connect(str(candidate), read_only=True) as con:
+        folder.mkdir(parents=True, exist_ok=False)
+        shutil.copyfile(home.work_db, candidate)
+        with duckdb.connect(str(candidate)) as con:
             failures = _check(con)
+            if failures:
+                raise PublishError(
+                    f"build {build_id} was not published, the previous warehouse stays in place: " + "; ".join(failures)
+                )
             tables = con.execute(
                 "select count(*) from information_schema.tables where table_schema in ('geo', 'indicators', 'meta')"
             ).fetchone()[0]
-        if failures:
-            raise PublishError(
-                f"build {build_id} was not published, the previous warehouse stays in place: " + "; ".join(failures)
+            geography = _stamp(
+                con, home, build_id=build_id, started_at=started, sample=sample, dagster_run_id=dagster_run_id
             )
-        os.replace(candidate, home.warehouse)
+        replace_durably(candidate, home.warehouse)
     except Exception as exc:
-        candidate.unlink(missing_ok=True)
-        record_run(
-            home, build_id=build_id, started_at=started, status="failed", sample=sample,
-            dagster_run_id=dagster_run_id, detail=str(exc),
+        shutil.rmtree(folder, ignore_errors=True)
+        record_failure(
+            home, build_id=build_id, started_at=started, sample=sample, dagster_run_id=dagster_run_id,
+            detail=_why(exc),
         )  # fmt: skip
+        if isinstance(exc, OSError):
+            raise PublishError(
+                f"build {build_id} was not published ({_why(exc)}); the previous warehouse stays in place"
+            ) from exc
         raise
+    shutil.rmtree(folder, ignore_errors=True)
     return PublishReport(build_id, str(home.warehouse), home.warehouse.stat().st_size, tables, geography)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc} while writing {exc.filename}"
+    return str(exc)

@@ -8,11 +8,19 @@ loading) and, per vintage, the files to fetch (name, format, url, entity). A mir
 (TERRITOIRES_MIRROR) is laid out as <source>/<vintage>/<file name>.
 
 Row ranges hold for the national files; the bundled sample relaxes the lower bound.
+
+Most sources list their vintages (`vintages:`, usually years). A source released every
+week or month (`partitions: weekly` or `monthly`) lists none or a few: its vintages are
+found upstream (`discovery:`), in a mirror's folders, or given to `territoires ingest`,
+and any well-formed label (2026-W48, 2026-11) is accepted; `vintage_template:` holds the
+parse options and file patterns such a vintage uses.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,27 @@ from typing import Any
 import yaml
 
 CATALOGUE_DIR = Path(__file__).parent
+
+
+PARTITIONINGS = ("static", "weekly", "monthly")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def well_formed(partitions: str, vintage: str) -> bool:
+    """Whether a label is a vintage of that partitioning: an ISO week (2026-W48) or a month (2026-11)."""
+    if partitions == "weekly":
+        week = _WEEK.match(vintage)
+        if not week:
+            return False
+        try:
+            date.fromisocalendar(int(week.group(1)), int(week.group(2)), 1)
+        except ValueError:
+            return False
+        return True
+    if partitions == "monthly":
+        return bool(_MONTH.match(vintage))
+    return False
 
 
 class CatalogueError(ValueError):
@@ -67,29 +96,72 @@ class Source:
     vintages: dict[str, Vintage]
     # years between a vintage's label and its publication (census 2021 comes out in 2024: 3)
     release_lag_years: int = 0
+    # 'static': the vintages listed here; 'weekly' / 'monthly': any ISO week / month, as found
+    partitions: str = "static"
+    # how new vintages are found upstream (url, method); see pipelines/sources/discovery.py
+    discovery: dict[str, Any] = field(default_factory=dict)
+    # parse options and file patterns of a vintage the catalogue does not list
+    vintage_template: dict[str, Any] = field(default_factory=dict)
 
     @property
     def vintage_ids(self) -> list[str]:
+        """The vintages the catalogue lists (a weekly or monthly source may have more, found upstream)."""
         return sorted(self.vintages)
 
+    @property
+    def is_dynamic(self) -> bool:
+        """Vintages are weeks or months found upstream, not a list kept by hand."""
+        return self.partitions != "static"
+
     def vintage(self, vintage: str) -> Vintage:
-        """The catalogue's entry for that vintage, or a clear error listing the known ones."""
-        try:
-            return self.vintages[str(vintage)]
-        except KeyError:
-            known = ", ".join(self.vintage_ids)
+        """The catalogue's entry for that vintage, or a clear error listing the known ones.
+
+        A weekly or monthly source accepts any well-formed label: its files come from
+        discovery, a mirror or `territoires ingest`, its parse options from the template.
+        """
+        vintage = str(vintage)
+        if vintage in self.vintages:
+            return self.vintages[vintage]
+        if self.is_dynamic and well_formed(self.partitions, vintage):
+            extra = {k: v for k, v in self.vintage_template.items() if not k.endswith("files")}
+            return Vintage(vintage, (), extra)
+        if self.is_dynamic:
+            example = "2026-W48" if self.partitions == "weekly" else "2026-11"
             raise CatalogueError(
-                f"source {self.id} has no vintage {vintage} in the catalogue (known: {known}); "
-                f"add it to {CATALOGUE_DIR / (self.id + '.yml')} first"
-            ) from None
+                f"source {self.id} is released {self.partitions}: its vintages are written like {example}, "
+                f"not {vintage!r}"
+            )
+        known = ", ".join(self.vintage_ids)
+        raise CatalogueError(
+            f"source {self.id} has no vintage {vintage} in the catalogue (known: {known}); "
+            f"add it to {CATALOGUE_DIR / (self.id + '.yml')} first"
+        )
+
+    def accepts(self, vintage: str) -> bool:
+        """Whether the source can have that vintage (listed, or a well-formed week or month)."""
+        return str(vintage) in self.vintages or (self.is_dynamic and well_formed(self.partitions, str(vintage)))
+
+    def template_files(self, kind: str, vintage: str) -> tuple[FileSpec, ...]:
+        """The files of a vintage the catalogue does not list: `current_files` or `past_files` of the template."""
+        return tuple(
+            FileSpec(
+                name=f["name"], format=f["format"], entity=f.get("entity"),
+                url=f["url"].format(vintage=vintage) if f.get("url") else None,
+            )  # fmt: skip
+            for f in self.vintage_template.get(kind, [])
+        )
 
 
 def _source_from_dict(source_id: str, raw: dict[str, Any]) -> Source:
-    missing = [k for k in ("title", "publisher", "licence", "reader", "vintages") if k not in raw]
+    partitions = raw.get("partitions", "static")
+    if partitions not in PARTITIONINGS:
+        raise CatalogueError(f"catalogue entry {source_id}: partitions must be one of {', '.join(PARTITIONINGS)}")
+    required = ("title", "publisher", "licence", "reader") + (("vintages",) if partitions == "static" else ())
+    missing = [k for k in required if k not in raw]
     if missing:
         raise CatalogueError(f"catalogue entry {source_id} lacks {', '.join(missing)}")
     vintages = {}
-    for vintage_id, entry in raw["vintages"].items():
+    for vintage_id, entry in (raw.get("vintages") or {}).items():
         entry = dict(entry or {})
         files = tuple(
             FileSpec(name=f["name"], format=f["format"], url=f.get("url"), entity=f.get("entity"))
@@ -112,6 +184,9 @@ def _source_from_dict(source_id: str, raw: dict[str, Any]) -> Source:
         entities=raw.get("entities", {}),
         vintages=vintages,
         release_lag_years=int(raw.get("release_lag_years", 0)),
+        partitions=partitions,
+        discovery=dict(raw.get("discovery") or {}),
+        vintage_template=dict(raw.get("vintage_template") or {}),
     )
 
 

@@ -34,6 +34,13 @@ def readers() -> dict[str, Reader]:
     return found
 
 
+def reader_notes(name: str, frames: dict) -> list[str]:
+    """What a reader wants said about a vintage it read (its module's optional `notes(frames)`)."""
+    module = importlib.import_module(f"{__name__}.{name}")
+    notes = getattr(module, "notes", None)
+    return list(notes({entity: (frame, snap.path) for entity, (frame, snap) in frames.items()})) if notes else []
+
+
 def get_reader(name: str) -> Reader:
     """The reader registered under that name (the catalogue's `reader:`)."""
     try:
@@ -42,4 +49,4 @@ def get_reader(name: str) -> Reader:
         raise ParseError(f"no reader named '{name}'; known readers: {', '.join(sorted(readers()))}") from None
 
 
-__all__ = ["IncompleteVintage", "ParseError", "Reader", "get_reader", "readers"]
+__all__ = ["IncompleteVintage", "ParseError", "Reader", "get_reader", "reader_notes", "readers"]

@@ -17,10 +17,10 @@ entities come out, all text:
   midnight (times after 24:00:00) counts on its service day, as GTFS defines it.
 
 The reference date is the vintage's date (the Tuesday of an ISO-week vintage, see
-pipelines.sources.transport_feeds) when at least one trip of the feed runs that day;
-otherwise — a feed ingested for another period, or a day without service — the Tuesday
-with the most trips in the feed's calendar, so that the count describes an ordinary
-weekday. The date used is written in `feeds` and `stop_departures`.
+pipelines.sources.transport_feeds). A feed with no trip that day (a school line in the
+holidays, a feed given for another period) is reported as such: departures_status
+`no_service`, 0 trips, and no stop_departures rows; its count is never taken from another
+day. `notes()` names those feeds so that the build reports them.
 
 A feed without stop_times.txt, trips.txt or a calendar is still read for its stops (station
 locations are useful on their own), but its departures cannot be counted: `feeds` says so
@@ -144,10 +144,26 @@ def read_feed(path: Path, wanted: date, where: str) -> tuple[pl.DataFrame, pl.Da
     feed |= {
         "reference_date": schedule["reference_date"],
         "trips_on_reference_date": schedule["trips"],
-        "departures_status": "counted" if schedule["reference_date"] else "no_service",
+        "departures_status": "no_service" if schedule.get("no_service") else "counted",
     }
     rows = [{"feed_id": feed_id, "reference_date": schedule["reference_date"], **r} for r in schedule["stops"]]
     return _feed_frame(feed), stops, _departures_frame(rows)
+
+
+def notes(frames: dict[str, tuple[pl.DataFrame, Path]]) -> list[str]:
+    """What the build should say about a vintage: feeds without service that day, feeds not counted."""
+    if "feeds" not in frames:
+        return []
+    feeds = frames["feeds"][0]
+    said = []
+    idle = feeds.filter(pl.col("departures_status") == "no_service")
+    if idle.height:
+        day = idle["reference_date"][0]
+        said.append(f"no service on {day} for {idle.height} feed(s): {', '.join(sorted(idle['feed_id']))}")
+    partial = feeds.filter(pl.col("departures_status") == "missing_files")
+    if partial.height:
+        said.append(f"departures not counted (files missing) for: {', '.join(sorted(partial['feed_id']))}")
+    return said
 
 
 def _sha256(path: Path) -> str:
@@ -339,17 +355,14 @@ def _schedule(con: duckdb.DuckDBPyConnection, wanted: date) -> dict:
         """
     )
     first_day, last_day = con.execute("select min(day), max(day) from daily_trips").fetchone()
-    # The wanted day if the feed runs then, else its busiest Tuesday, else its busiest day.
-    reference, trips = con.execute(
-        """
-        select day, trips from daily_trips
-        order by day = $wanted desc, isodow(day) = 2 desc, trips desc, day
-        limit 1
-        """,
-        {"wanted": wanted},
-    ).fetchone() or (None, 0)
-    if reference is None:
-        return {"first_day": None, "last_day": None, "reference_date": None, "trips": "0", "stops": []}
+    found = con.execute("select trips from daily_trips where day = $wanted", {"wanted": wanted}).fetchone()
+    if found is None:  # no trip on the vintage's day: no service that week, nothing counted
+        return {
+            "first_day": first_day.isoformat() if first_day else None,
+            "last_day": last_day.isoformat() if last_day else None,
+            "reference_date": wanted.isoformat(), "trips": "0", "stops": [], "no_service": True,
+        }  # fmt: skip
+    reference, trips = wanted, found[0]
     rows = con.execute(
         """
         with running as (
