@@ -37,18 +37,26 @@ offsets as (
     from range(-1, 2) as dx cross join range(-1, 2) as dy
 ),
 
+-- the 3 × 3 cells around each stop, and the town halls' cells (plain columns: hash-joined)
+probes as (
+    select s.*, floor(s.x / 20000)::integer + o.dx as cx, floor(s.y / 20000)::integer + o.dy as cy
+    from projected as s
+    cross join offsets as o
+),
+
+town_halls as (
+    select commune_code, zone, x, y, floor(x / 20000)::integer as cx, floor(y / 20000)::integer as cy
+    from {{ ref('int_commune_reference_points') }}
+),
+
 nearest_town_hall as (
     select
         s.vintage,
         s.feed_id,
         s.stop_id,
         arg_min(c.commune_code, (s.x - c.x) ^ 2 + (s.y - c.y) ^ 2) as commune_code
-    from projected as s
-    cross join offsets as o
-    join {{ ref('int_commune_reference_points') }} as c
-      on c.zone = s.zone
-     and floor(c.x / 20000)::integer = floor(s.x / 20000)::integer + o.dx
-     and floor(c.y / 20000)::integer = floor(s.y / 20000)::integer + o.dy
+    from probes as s
+    join town_halls as c on c.zone = s.zone and c.cx = s.cx and c.cy = s.cy
     group by all
 )
 
