@@ -66,6 +66,18 @@ def sample_build(tmp_path_factory, sample_files):
 
 
 @pytest.fixture
+def mirror(tmp_path, sample_files):
+    """A private copy of the sample mirror, for tests that change what upstream serves.
+
+    The copy keeps the files' dates: older than the snapshots of the sample build.
+    """
+    folder, _ = sample_files
+    target = tmp_path / "mirror"
+    shutil.copytree(folder, target)
+    return target
+
+
+@pytest.fixture
 def sample_build_copy(tmp_path, sample_build):
     """A private copy of the sample data home, for tests that change it."""
     from pipelines.settings import DataHome
@@ -151,3 +163,15 @@ def real_build(tmp_path_factory, real_data):
 def real_geography_build(real_build):
     """The real build; the geography tests only read its Etalab part."""
     return real_build
+
+
+def pytest_configure(config):
+    """Test data homes on tmpfs when the machine has one: builds fsync often, and RAM is plenty here.
+
+    Only when no --basetemp was given; the folder is emptied at the start of each session.
+    """
+    shm = Path("/dev/shm")
+    if config.option.basetemp or not shm.is_dir() or not os.access(shm, os.W_OK):
+        return
+    if shutil.disk_usage(shm).free > 8 * 1024**3:
+        config.option.basetemp = str(shm / f"territoires-tests-{os.getuid()}")

@@ -16,6 +16,7 @@ A folder is a mirror tree: <folder>/<source>/<vintage>/<file name> (as `write_sa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,15 +71,24 @@ def assert_refused_and_nothing_lost(
 
 
 def dbt_build(database: Path, work: Path, *selection: str) -> subprocess.CompletedProcess:
-    """`dbt build --select <selection>` on `database`, with target and logs under `work`.
+    """`dbt build --select <selection>` on `database`, with its output under `work`.
 
-    Each test gets its own target folder, so tests (and builds) running side by side never
-    share dbt's partial-parse state.
+    dbt parses the project again whenever the profile's database path changes, so every
+    call builds one fixed copy (tests run one after the other) with one shared target
+    folder, and the result is copied back to `database`.
     """
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    shared = work.parent / "dbt_shared"  # the session's temporary folder: the same for every test
+    shared.mkdir(parents=True, exist_ok=True)
+    fixed = shared / "warehouse.duckdb"
+    shutil.copyfile(database, fixed)
+    env = {**os.environ, "TERRITOIRES_WORK_DB": str(fixed), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     command = [
         str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work / "dbt_target"),
+        "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(shared / "target"),
         "--log-path", str(work / "dbt_logs"), "--select", *selection,
     ]  # fmt: skip
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        shutil.copyfile(fixed, database)
+        fixed.unlink(missing_ok=True)
