@@ -178,10 +178,10 @@ def plan_build(
         files = {d.vintage: d for d in found if d.vintage in wanted}
         for first, last in contiguous_ranges(wanted, order):
             in_range = order[order.index(first) : order.index(last) + 1]
-            discovered = {
+            found_files = {
                 v: {"files": files[v].as_records(), "found_by": files[v].found_by} for v in in_range if v in files
             }
-            op_config = {"discovered_json": json.dumps(discovered, sort_keys=True)}
+            op_config = {"discovered_json": json.dumps(found_files, sort_keys=True)}
             plan.runs.append(
                 PlannedRun(
                     kind="ingest",
@@ -252,9 +252,13 @@ class BuildResult:
 
     @property
     def outcome(self) -> str:
-        """published, up_to_date, failed, or ingested (no transformation run)."""
+        """published (a new warehouse is in place), up_to_date, failed, or ingested (no transformation run)."""
         outcomes = [run.outcome for run in self.runs if run.outcome]
-        if not self.success or "failed" in outcomes:
+        if "failed" in outcomes:
+            return "failed"
+        if "published" in outcomes:
+            return "published"
+        if not self.success:
             return "failed"
         return outcomes[-1] if outcomes else "ingested"
 
