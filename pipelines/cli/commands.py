@@ -199,7 +199,7 @@ def sources() -> None:
     store = RawStore(data_home().root)
     for source in load_catalogue().values():
         click.secho(f"{source.id}", bold=True, nl=False)
-        kind = f"{source.cadence}" + (f", {source.partitions} vintages found upstream" if source.is_dynamic else "")
+        kind = source.cadence + ("; vintages found upstream" if source.is_dynamic else "")
         click.echo(f" — {source.title} ({source.publisher}; {source.licence}; {kind})")
         vintages = known_vintages(store, source)
         if not vintages:

@@ -22,6 +22,22 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def short_reason(detail: str, width: int = 110) -> str:
+    """What went wrong with a vintage, in a few words (the log file has the whole message)."""
+    text = detail.split(" — ", 1)[-1]
+    if "the mirror has no file" in text:
+        return "not in the mirror"
+    if "HTTP 404" in text or "HTTP 410" in text:
+        return "gone upstream (HTTP 404/410): its last snapshot is kept" if "serving the snapshot" in text else "not found upstream (HTTP 404/410)"
+    # "<source> <vintage>, file F, from URL: what happened" → what happened, with the file
+    for prefix in ("fetch failed: ",):
+        text = text.removeprefix(prefix)
+    if ", from " in text and ": " in text.split(", from ", 1)[1]:
+        head, rest = text.split(", from ", 1)
+        text = f"{head.rsplit(', file ', 1)[-1]}: {rest.split(': ', 1)[1]}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _worth_saying(vintage: dict[str, Any]) -> bool:
     """A vintage's detail line tells more than its status: a failed fetch, a refusal, a reader's note."""
     if vintage["fetch_failed"] or vintage["status"] == "invalid":
@@ -82,8 +98,11 @@ class BuildDisplay:
             f"  {source:<22} {statuses:<34} {fetch:<24} {seconds:5.1f} s",
             fg="yellow" if worth_saying or any(v["status"] != "unchanged" and v["status"] != "loaded" for v in vintages) else None,
         )
+        said: dict[tuple[str, str], list[str]] = {}
         for v in worth_saying:
-            self.echo(f"      {v['vintage']}: {v['detail'][:300]}", fg="yellow")
+            said.setdefault((v["status"], short_reason(v["detail"])), []).append(v["vintage"])
+        for (status, reason), names in said.items():
+            self.echo(f"      {', '.join(names)} {status}: {reason}", fg="yellow")
 
     def _on_note(self, fields) -> None:
         self.echo(f"  note: {fields['message']}", fg="yellow")
@@ -154,6 +173,8 @@ def print_summary(result: BuildResult, warehouse, echo: Callable[..., None] = cl
         "ingested": ("ingested (no transformation run)", "green"),
         "failed": ("FAILED: the published warehouse, if any, is unchanged", "red"),
     }[outcome]
+    if outcome == "published" and not result.success:
+        lead = (f"published, but {sum(not r.success for r in result.runs)} run(s) failed (see above)", "yellow")
     echo(f"build {lead[0]} in {result.seconds:.0f} s — {len(result.source_statuses)} sources ({counts}); "
          f"{len(result.runs)} Dagster runs", fg=lead[1])  # fmt: skip
     echo(f"  warehouse  {warehouse}")
