@@ -7,22 +7,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from source_checks import dbt_build
 
 from pipelines.cli import main
 from pipelines.programmes.inputs import write_published_targets
 from pipelines.programmes.rules import load_rules
 from pipelines.warehouse.publish import publish
-from pipelines.settings import DBT_PROJECT_DIR, DataHome
+from pipelines.settings import DataHome
 
 pytestmark = pytest.mark.integration
 
@@ -159,7 +157,7 @@ def test_the_union_views_hold_every_programme(sample_build):
 # --------------------------------------------------------------------------- changes
 
 
-def run_programme_models(home: DataHome, tmp: Path, exclude: str | None = None) -> None:
+def run_programme_models(home: DataHome, tmp: Path) -> None:
     """dbt build of the programme models only, on a data home's build database.
 
     As the build's programmes/published_targets asset does first, the lists of the
@@ -167,14 +165,7 @@ def run_programme_models(home: DataHome, tmp: Path, exclude: str | None = None) 
     """
     with duckdb.connect(str(home.work_db)) as con:
         write_published_targets(con, home.warehouse)
-    env = {**os.environ, "TERRITOIRES_WORK_DB": str(home.work_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).parent / "dbt"
-    command = [str(dbt), "build", "--profiles-dir", ".", "--target-path", str(tmp / "target"),
-               "--log-path", str(tmp / "logs"), "--select", "path:models/marts/programmes"]  # fmt: skip
-    result = subprocess.run(
-        command + (["--exclude", exclude] if exclude else []),
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300,
-    )
+    result = dbt_build(home.work_db, tmp, "path:models/marts/programmes")
     assert result.returncode == 0, result.stdout[-3000:]
 
 
