@@ -26,6 +26,9 @@ SOURCE = "drees_apl"
 REAL_FILE = Path("apl") / "apl_generalistes.xlsx"
 CODE, NAME = "Code commune INSEE", "Commune"
 APL, APL_UNDER_65 = "APL aux médecins généralistes", "APL aux médecins généralistes de moins de 65 ans"
+# The wording of the 2024 edition, which the sample writes; loaded under APL_UNDER_65.
+APL_65_OR_LESS = "APL aux médecins généralistes de 65 ans ou moins"
+APL_62_OR_LESS, APL_60_OR_LESS = (f"APL aux médecins généralistes de {age} ans ou moins" for age in (62, 60))
 WHOLE_CITIES = ["75056", "69123", "13055"]
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -115,8 +118,13 @@ def test_sample_layout_matches_the_real_workbook(real_data, sample_dir):
         our_top = list(ours[sheet].iter_rows(min_row=1, max_row=11, max_col=6, values_only=True))
         # Titles, header (row 9) and units (row 10) are the same; row 11 is the first commune.
         assert [row[0] for row in our_top[:5]] == [row[0] for row in real_top[:5]]
-        assert our_top[8:10] == real_top[8:10]
-        assert [type(v) for v in our_top[10]] == [type(v) for v in real_top[10]]
+        # The real workbook is the 2023 edition; the sample writes the 2024 wording of the
+        # under-65 column and its two new columns (62 and 60 or less) after it.
+        real_header, our_header = real_top[8], next(ours[sheet].iter_rows(min_row=9, max_row=9, values_only=True))
+        assert real_header[3] == APL_UNDER_65
+        assert list(our_header) == [*real_header[:3], APL_65_OR_LESS, APL_62_OR_LESS, APL_60_OR_LESS, *real_header[4:]]
+        assert our_top[9][:4] == real_top[9][:4]
+        assert [type(v) for v in our_top[10][:4]] == [type(v) for v in real_top[10][:4]]
     real.close()
     ours.close()
 
@@ -171,7 +179,8 @@ def test_sample_lists_the_communes_with_the_city_by_arrondissement(sample_frames
 def test_sample_story(sample_frames, territory):
     story = sample.story(territory)
     apl_2022, apl_2023 = apl_values(sample_frames["2022"]), apl_values(sample_frames["2023"])
-    under_65 = apl_values(sample_frames["2023"], APL_UNDER_65)
+    under_65 = apl_values(sample_frames["2023"], APL_65_OR_LESS)
+    under_60 = apl_values(sample_frames["2023"], APL_60_OR_LESS)
     assert len(story["deserts"]) == 5
     assert all(apl_2022[c] < 2.5 and apl_2023[c] < 2.5 for c in story["deserts"])
     (new_desert,) = story["new_desert"]
@@ -182,7 +191,7 @@ def test_sample_story(sample_frames, territory):
     assert all(apl_2022[c] > 4 and apl_2023[c] > 4 for c in story["well_served"])
     below = {code for code, value in apl_2023.items() if value < 2.5}
     assert below == {*story["deserts"], new_desert, *story["no_gp"]}
-    assert all(under_65[c] <= apl_2023[c] for c in apl_2023)
+    assert all(under_60[c] <= under_65[c] <= apl_2023[c] for c in apl_2023)
 
 
 def test_sample_loads_and_counts_match_the_territory(tmp_path, sample_dir, sample_frames):
@@ -195,7 +204,13 @@ def test_sample_loads_and_counts_match_the_territory(tmp_path, sample_dir, sampl
         rows = con.execute(
             'select _vintage, count(*), min(POPULATION_YEAR) from raw."drees_apl__communes" group by 1 order by 1'
         ).fetchall()
+        # The 2024 wording is loaded under the catalogue's name of the column.
+        columns = [r[0] for r in con.execute('describe raw."drees_apl__communes"').fetchall()]
+        under_65 = con.execute(
+            f'select count("{APL_UNDER_65}"), count("{APL_60_OR_LESS}") from raw."drees_apl__communes"'
+        ).fetchone()
     assert rows == [("2022", 248, "2020"), ("2023", 248, "2021")]
+    assert under_65 == (496, 496) and APL_65_OR_LESS not in columns
 
 
 def test_reader_without_a_snapshot_is_incomplete():
@@ -232,7 +247,10 @@ def _refused(tmp_path, sample_dir, folder, *fragments) -> str:
 def test_missing_column_is_refused(tmp_path, sample_dir):
     folder = _broken_copy(sample_dir, tmp_path)
     _edit_sheet(folder, lambda book: book["APL 2023"].delete_cols(4))
-    _refused(tmp_path, sample_dir, folder, f"column {APL_UNDER_65} is missing")
+    _refused(
+        tmp_path, sample_dir, folder,
+        f"column '{APL_UNDER_65}' is missing; it is accepted under any of these names: '{APL_UNDER_65}'; '{APL_65_OR_LESS}'",
+    )
 
 
 def test_renamed_code_column_is_refused(tmp_path, sample_dir):
@@ -249,7 +267,7 @@ def test_renamed_population_column_is_refused(tmp_path, sample_dir):
     folder = _broken_copy(sample_dir, tmp_path)
 
     def rename(book):
-        book["APL 2023"]["F9"] = "Population 2021"
+        book["APL 2023"]["H9"] = "Population 2021"
 
     _edit_sheet(folder, rename)
     _refused(tmp_path, sample_dir, folder, "(sheet 'APL 2023', header row 9): no column 'Population totale <year>'")
@@ -333,7 +351,7 @@ def test_staging_model_on_the_sample(tmp_path, sample_dir):
         ).fetchone()[0]
     assert types == {
         "vintage": "VARCHAR", "commune_code": "VARCHAR", "commune_name": "VARCHAR", "apl_gp": "DOUBLE",
-        "apl_gp_under_65": "DOUBLE", "standardised_population": "DOUBLE", "total_population": "DOUBLE",
+        "apl_gp_under_65": "DOUBLE", "apl_gp_under_62": "DOUBLE", "apl_gp_under_60": "DOUBLE", "standardised_population": "DOUBLE", "total_population": "DOUBLE",
         "population_year": "INTEGER", "snapshot_sha256": "VARCHAR",
     }
     assert lyon == (9, 2021, True)

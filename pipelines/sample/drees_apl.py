@@ -1,8 +1,10 @@
 """Sample DREES APL workbook: APL to general practitioners for the communes of the territory.
 
-One workbook laid out like the DREES one (sheets `Paramètres`, `APL 2022`, `APL 2023`; in each
-APL sheet, titles and notes in rows 1–8, the header in row 9, units in row 10, then one row per
-commune), written under both vintages. Communes are those of the 2025 sample geography, before
+One workbook laid out like the current DREES one (sheets `Paramètres`, `APL 2022`, `APL 2023`;
+in each APL sheet, titles and notes in rows 1–8, the header in row 9, units in row 10, then one
+row per commune), written under both vintages. Its header uses the wording of the 2024
+edition ("APL aux médecins généralistes de 65 ans ou moins", then the same for 62 and 60 years
+or less); the 2023 edition said "de moins de 65 ans" (both are read, see the catalogue). Communes are those of the 2025 sample geography, before
 the 2026 mergers; the city with arrondissements is listed by arrondissement only.
 
 Story (see :func:`story`):
@@ -166,13 +168,16 @@ def _write_apl_sheet(sheet, year: str, rows: list[tuple]) -> None:
         "Code commune INSEE",
         "Commune",
         "APL aux médecins généralistes",
-        "APL aux médecins généralistes de moins de 65 ans",
+        "APL aux médecins généralistes de 65 ans ou moins",
+        "APL aux médecins généralistes de 62 ans ou moins",
+        "APL aux médecins généralistes de 60 ans ou moins",
         f"Population standardisée {population_year} pour la médecine générale",
         f"Population totale {population_year}",
     ])
-    sheet.append([None, None, UNITS_APL, UNITS_APL, "En nombre d'habitants standardisés", "En nombre d'habitants"])
-    for row in rows:
-        sheet.append(list(row))
+    sheet.append([None, None, *[UNITS_APL] * 4, "En nombre d'habitants standardisés", "En nombre d'habitants"])
+    for code, name, apl, under_65, standardised, total in rows:
+        # GPs of 62 and under, 60 and under: a little less offer at each step.
+        sheet.append([code, name, apl, under_65, round(under_65 * 0.93, 3), round(under_65 * 0.87, 3), standardised, total])
 
 
 def _apl_communes(territory: Territory) -> list[Commune]:

@@ -28,6 +28,7 @@ SHARED_PARSER_CODE = (
     PIPELINES / "sources" / "readers" / "__init__.py",
     PIPELINES / "sources" / "readers" / "common.py",
     PIPELINES / "sources" / "archives.py",
+    PIPELINES / "sources" / "columns.py",
     PIPELINES / "quality",
     PIPELINES / "warehouse" / "ingestion.py",
 )

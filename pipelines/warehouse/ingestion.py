@@ -26,6 +26,7 @@ import polars as pl
 
 from pipelines.quality import FrameSpec, ValidationFailed, validate_frame
 from pipelines.sources.catalogue import FileSpec, Source, get_source
+from pipelines.sources.columns import apply_aliases
 from pipelines.sources.errors import SourceError
 from pipelines.sources.fetch import Fetcher, FetchRequest
 from pipelines.sources.readers import IncompleteVintage, ParseError, get_reader, reader_notes
@@ -299,7 +300,13 @@ def parse_and_validate(
     """Parse the snapshot files of a vintage and check every entity; raises on the first problem."""
     by_path = {s.path: s for s in snapshots}
     parsed = get_reader(source.reader)([s.path for s in snapshots], vintage)
-    frames = {entity: (frame, by_path[path]) for entity, (frame, path) in parsed.items()}
+    frames = {
+        entity: (
+            apply_aliases(frame, source.entities.get(entity, {}), f"{source.id} {vintage} {path.name}"),
+            by_path[path],
+        )
+        for entity, (frame, path) in parsed.items()
+    }
     for entity, (frame, snap) in frames.items():
         scalar = frame.select([c for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct))])
         validate_frame(

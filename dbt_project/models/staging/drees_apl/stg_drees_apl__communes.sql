@@ -10,6 +10,9 @@ renamed as (
         "Commune" as commune_name,
         try_cast("APL aux médecins généralistes" as double) as apl_gp,
         try_cast("APL aux médecins généralistes de moins de 65 ans" as double) as apl_gp_under_65,
+        -- from the 2024 edition on: GPs of 62 or less, of 60 or less
+        try_cast("APL aux médecins généralistes de 62 ans ou moins" as double) as apl_gp_under_62,
+        try_cast("APL aux médecins généralistes de 60 ans ou moins" as double) as apl_gp_under_60,
         -- the weight for averaging APL over several communes
         try_cast(POPULATION_STANDARDISEE as double) as standardised_population,
         -- the population to count under a threshold
