@@ -1,20 +1,27 @@
-"""INSEE Code officiel géographique: v_commune_<year>.csv and v_mvt_commune_<year>.csv."""
+"""INSEE Code officiel géographique: v_commune_<year>.csv and v_mvt_commune_<year>.csv.
+
+The movements file was named v_mvtcommune_<year>.csv up to COG 2023 (no underscore between
+"mvt" and "commune"): both names are read as the movements.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+import re
+
 import polars as pl
 
 from pipelines.sources.readers.common import IncompleteVintage, describe, read_bytes, read_csv_text
 
 SOURCE = "insee_cog"
+MOVEMENTS_FILE = re.compile(r"^v_mvt_?commune")
 
 
 def _entity_of(path: Path) -> str | None:
     name = path.name.lower()
-    if name.startswith("v_mvt_commune"):
+    if MOVEMENTS_FILE.match(name):
         return "movements"
     if name.startswith("v_commune") and "depuis" not in name:
         return "communes"
