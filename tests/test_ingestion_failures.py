@@ -136,3 +136,16 @@ def test_a_vintage_absent_from_the_mirror_is_missing(sample_build_copy, broken_m
     shutil.rmtree(broken_mirror / "insee_cog" / "2026")
     outcome = _ingest_from(home, broken_mirror, "insee_cog", "2024")
     assert outcome.status == MISSING and "404" in outcome.detail
+
+
+def test_a_vintage_withdrawn_upstream_keeps_its_last_snapshot_and_says_so(sample_build_copy, broken_mirror):
+    # INSEE removed BPE 2023's zip from its URL when BPE 2024 came out: the same happens here
+    # to a vintage already loaded.
+    home = sample_build_copy
+    before = _state(home, "insee_cog", "2026")
+    shutil.rmtree(broken_mirror / "insee_cog" / "2026")
+    outcome = _ingest_from(home, broken_mirror, "insee_cog", "2026")
+    assert outcome.status == "unchanged" and outcome.fetch_failed
+    assert any("404" in error for error in outcome.fetch_errors), outcome.fetch_errors
+    assert outcome.serving_since and "serving the snapshot of" in outcome.describe()
+    _assert_nothing_lost(home, before, "insee_cog", "2026")

@@ -413,7 +413,10 @@ def test_broken_files_are_refused_and_nothing_is_lost(tmp_path, mirror, loaded_h
 def test_staging_and_mapping_on_the_sample(tmp_path, loaded_home, territory):
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(loaded_home.work_db, database)
-    result = dbt_build(database, tmp_path, f"path:models/staging/{SOURCE}", "bpe_equipment_types", "int_bpe_equipments_mapped")
+    result = dbt_build(
+        database, tmp_path, f"path:models/staging/{SOURCE}", "bpe_equipment_types", "int_bpe_equipments_mapped",
+        "int_bpe_commune_counts", "test_name:bpe_points_match_insee_counts",
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     lost = sample.lost_gp_commune(territory)
     with duckdb.connect(str(database), read_only=True) as con:
@@ -443,3 +446,12 @@ def test_staging_and_mapping_on_the_sample(tmp_path, loaded_home, territory):
         ).fetchall()
         lyon = plans["2024"].filter(pl.col("DEPCOM").str.starts_with("6938")).height
         assert counts == [("ARM", lyon), ("COM", plans["2024"].height)]
+        # Counted once: Lyon by its whole-city rows, its arrondissements dropped.
+        once = con.execute(
+            "select sum(equipment_count), count(*) filter (where commune_code like '6938%'), "
+            "sum(equipment_count) filter (where commune_code = '69123') from intermediate.int_bpe_commune_counts"
+        ).fetchone()
+        assert once == (plans["2024"].height, 0, lyon)
+    # The detail file's points and INSEE's counts agree, commune by commune and type by type.
+    assert "bpe_points_match_insee_counts" in result.stdout and "PASS=" in result.stdout
+    assert not re.search(r"WARN \d+ .*bpe_points_match_insee_counts", result.stdout)
