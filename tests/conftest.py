@@ -168,10 +168,33 @@ def real_geography_build(real_build):
 def pytest_configure(config):
     """Test data homes on tmpfs when the machine has one: builds fsync often, and RAM is plenty here.
 
-    Only when no --basetemp was given; the folder is emptied at the start of each session.
+    Only when no --basetemp was given. Each session has its own folder (two sessions at once
+    must not empty each other's), removed when the session ends; folders of sessions that
+    were killed are removed by the next one.
     """
     shm = Path("/dev/shm")
     if config.option.basetemp or not shm.is_dir() or not os.access(shm, os.W_OK):
         return
+    prefix = f"territoires-tests-{os.getuid()}-"
+    for folder in shm.glob(prefix + "*"):
+        if not _process_alive(folder.name.removeprefix(prefix)):
+            shutil.rmtree(folder, ignore_errors=True)
     if shutil.disk_usage(shm).free > 8 * 1024**3:
-        config.option.basetemp = str(shm / f"territoires-tests-{os.getuid()}")
+        config.option.basetemp = str(shm / f"{prefix}{os.getpid()}")
+        config._territoires_tmpfs = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_territoires_tmpfs", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
