@@ -38,7 +38,42 @@ def test_every_indicator_is_catalogued_and_has_values_at_every_level(warehouse):
     assert catalogue == set(definitions())
     for indicator_id, definition in definitions().items():
         expected = {"commune"} if definition["levels"] == "commune" else LEVELS
+        if indicator_id == "dist_station_km":
+            expected = expected - {"france"}  # La Réunion has no railway: see the test below
         assert set(published.get(indicator_id, [])) == expected, indicator_id
+
+
+def test_a_level_whose_communes_mostly_lack_a_value_gets_none(warehouse):
+    # La Réunion has no railway station: its communes have no distance to one, and the
+    # sample's Réunion weighs more than a quarter of the sample's France.
+    france = warehouse.execute(
+        "select value, coverage, commune_count from indicators.long "
+        "where indicator_id = 'dist_station_km' and level = 'france'"
+    ).fetchall()
+    known = warehouse.execute(
+        "select sum(population) filter (where departement_code <> '974') / sum(population), "
+        "count(*) filter (where departement_code <> '974') from geo.commune where zone in ('metro', 'drom')"
+    ).fetchone()
+    minimum = warehouse.execute(
+        "select min_coverage from indicators.catalogue where indicator_id = 'dist_station_km'"
+    ).fetchone()[0]
+    assert minimum == 0.9 and known[0] < minimum
+    assert france and all(row == (None, pytest.approx(known[0]), known[1]) for row in france)  # every vintage
+    reunion = warehouse.execute(
+        "select level, value, coverage from indicators.long where indicator_id = 'dist_station_km' "
+        "and code in ('974', '04') order by 1"
+    ).fetchall()
+    assert reunion == []  # no commune of La Réunion has a value: nor do its département and région
+    # Every other row without a value is below its coverage, or has nothing to divide by.
+    unexplained = warehouse.execute(
+        """
+        select l.indicator_id, l.level, l.code, l.vintage, l.coverage
+        from indicators.long as l join indicators.catalogue as c using (indicator_id)
+        where l.value is null and l.level <> 'commune' and l.coverage >= c.min_coverage
+          and coalesce(l.denominator, 1) <> 0 and c.formula <> 'annual_change_pct'
+        """
+    ).fetchall()
+    assert unexplained == []
 
 
 def test_a_ratio_at_epci_level_is_the_ratio_of_summed_parts(warehouse):
@@ -66,8 +101,11 @@ def test_weighted_apl_equals_a_hand_computation_from_the_sample_workbook(warehou
     sheet = openpyxl.load_workbook(folder / "drees_apl" / "2023" / "apl_medecins_generalistes.xlsx", read_only=True)["APL 2023"]
     rows = list(sheet.iter_rows(values_only=True))
     header = next(i for i, row in enumerate(rows) if row and row[0] == "Code commune INSEE")
+    names = list(rows[header])
+    value_at = names.index("APL aux médecins généralistes")
+    weight_at = next(i for i, name in enumerate(names) if str(name).startswith("Population standardisée"))
     apl = {
-        str(row[0]): (float(row[2]), float(row[4]))
+        str(row[0]): (float(row[value_at]), float(row[weight_at]))
         for row in rows[header + 1 :]
         if row and row[0] and str(row[0])[:1].isdigit() and row[2] is not None
     }

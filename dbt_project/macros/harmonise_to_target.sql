@@ -5,7 +5,8 @@
    Codes go through geo.commune_passage: merged communes add up into their commune
    nouvelle; arrondissements municipaux add up into Paris, Lyon or Marseille, unless the
    same vintage also lists the whole city (then the city's own row is kept, never both).
-   has_split marks rows fed by a code whose territory is now split across several
+   A sum is unknown (null) when one of the codes it adds up has no value: a partial sum would
+   pass for the whole commune. has_split marks rows fed by a code whose territory is now split across several
    communes; source_codes counts the codes summed. Codes unknown to the passage are
    dropped here and reported by the `maps_to_target_geography` test. #}
 {% macro harmonise_to_target(relation, sums, extra_group_by=[]) %}
@@ -43,7 +44,7 @@
         vintage,
         {% for column in extra_group_by %}{{ column }},{% endfor %}
         target_code as commune_code,
-        {% for column in sums %}sum({{ column }}) as {{ column }},{% endfor %}
+        {% for column in sums %}case when count({{ column }}) = count(*) then sum({{ column }}) end as {{ column }},{% endfor %}
         bool_or(is_split) as has_split,
         count(*) as source_codes
     from kept

@@ -20,6 +20,8 @@ areas as (
         '{{ level }}' as level,
         {{ key }} as code,
         sum(p.denominator) as population,
+        -- the share of the area's population whose commune's QPV population is known
+        coalesce(sum(g.population) filter (where p.numerator is not null) / nullif(sum(g.population), 0), 0) as coverage,
         count(*) as commune_count,
         min(p.source_vintages) as source_vintages
     from parts as p
@@ -34,7 +36,8 @@ quartiers as (
     {% for level, key in levels %}
     select vintage, '{{ level }}' as level, {{ key }} as code,
            count(distinct qpv_code)::double as quartiers,
-           sum(population) as qpv_population,
+           -- unknown when one quartier's population is: a partial sum would pass for the whole
+           case when count(population) = count(*) then sum(population) end as qpv_population,
            bool_or(commune_span > 1) as has_split
     from (select distinct vintage, qpv_code, population, commune_span, {{ key }} from links where {{ key }} is not null)
     group by all
@@ -51,10 +54,16 @@ select
     null::varchar as category,
     case
         when a.indicator_id = 'qpv_count' then coalesce(q.quartiers, 0)
-        else 100.0 * coalesce(q.qpv_population, 0) / nullif(a.population, 0)
+        when q.code is null then 0.0
+        else 100.0 * q.qpv_population / nullif(a.population, 0)
     end::double as value,
-    case when a.indicator_id = 'qpv_count' then coalesce(q.quartiers, 0) else coalesce(q.qpv_population, 0) end as numerator,
+    case
+        when a.indicator_id = 'qpv_count' then coalesce(q.quartiers, 0)
+        when q.code is null then 0
+        else q.qpv_population
+    end as numerator,
     case when a.indicator_id = 'qpv_count' then null else a.population end as denominator,
+    a.coverage,
     a.commune_count,
     coalesce(q.has_split, false) as has_split,
     a.source_vintages

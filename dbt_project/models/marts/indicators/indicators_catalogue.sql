@@ -17,6 +17,7 @@ select
     d.sources,
     d.aggregation,
     d.formula,
+    coalesce(d.min_coverage, {{ var('min_coverage') }})::double as min_coverage,
     coalesce(v.vintages, []::varchar[]) as vintages,
     v.latest_vintage
 from {{ ref('indicator_definitions') }} as d

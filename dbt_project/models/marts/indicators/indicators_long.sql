@@ -3,7 +3,7 @@
 -- on the target geography. France means metropolitan France and the DROM (the scope of the
 -- INSEE statistics behind the indicators); the COM have no indicators.
 with geography as (
-    select commune_code, epci_code, departement_code, region_code
+    select commune_code, epci_code, departement_code, region_code, population
     from {{ ref('geo_commune') }}
     where zone in ('metro', 'drom')
 ),
@@ -31,6 +31,9 @@ select
     value,
     numerator,
     denominator,
+    -- share of the level's population whose commune has a known value (1 at commune level
+    -- when known, 0 when not); below the indicator's min_coverage a level has no value
+    coverage,
     category,
     base_vintage,
     source_vintages,
