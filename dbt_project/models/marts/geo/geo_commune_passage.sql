@@ -12,6 +12,13 @@ links as (
     select old_code, new_code, link_type from {{ ref('int_commune_code_links') }}
 ),
 
+target_population as (
+    select commune_code, population
+    from {{ ref('stg_etalab_decoupage__communes') }}
+    where commune_type = 'commune-actuelle'
+      and vintage = (select geography_vintage from {{ ref('int_geography_target') }})
+),
+
 known_codes as (
     select commune_code as code from {{ ref('stg_etalab_decoupage__communes') }}
     union select commune_code from {{ ref('stg_insee_cog__communes') }}
@@ -45,24 +52,44 @@ walk as (
 ),
 
 reached as (
-    select old_code, current_code as commune_code, steps, link_type
-    from walk
-    where reached
+    select w.old_code, w.current_code as commune_code, w.steps, w.link_type,
+           coalesce(p.population, 0) as target_population
+    from walk as w
+    left join target_population as p on p.commune_code = w.current_code
+    where w.reached
 ),
 
-resolved as (
+-- An old code may reach several target communes (a code listed as délégué of one commune
+-- and merged into another by a later movement, say). One documented rule picks one, so two
+-- builds on the same inputs map it alike: the nearest (fewest links), then the target that
+-- kept the old code (the chef-lieu keeps its code in a merger), then the most populated
+-- target, then the smallest code.
+ranked as (
     select
-        old_code,
-        arg_min(commune_code, steps) as commune_code,
-        min(steps) as steps,
-        arg_min(link_type, steps) as link_type,
-        count(distinct commune_code) > 1 as is_ambiguous
+        *,
+        row_number() over (
+            partition by old_code
+            order by steps, (commune_code <> old_code), target_population desc, commune_code
+        ) as choice
+    from reached
+),
+
+targets_per_code as (
+    select old_code, count(distinct commune_code) > 1 as is_ambiguous
     from reached
     group by old_code
 ),
 
+resolved as (
+    select r.old_code, r.commune_code, r.steps, r.link_type, t.is_ambiguous
+    from ranked as r
+    join targets_per_code as t using (old_code)
+    where r.choice = 1
+),
+
 -- A code whose former territory now lies in more than one target commune (a commune
--- déléguée restored as a commune, say): its older values cannot be apportioned.
+-- déléguée restored as a commune, say): its older counts are apportioned between them by
+-- population (int_commune_split_shares), its older classes are flagged (has_split).
 split_codes as (
     select distinct r.commune_code as old_code
     from {{ ref('int_commune_code_links') }} as l
