@@ -210,3 +210,94 @@ def test_the_wide_table_has_one_row_per_commune_with_latest_vintages(warehouse):
         if definition["formula"] == "category":
             assert f"{indicator_id}_label" in columns
     assert warehouse.execute("select distinct gp_count_vintage from indicators.commune").fetchall() == [("2024",)]
+
+
+# --- absent values: unknown inputs give unknown outputs, at every level ---------------------------
+
+
+def _rows(warehouse, indicator_id: str, level: str, code: str) -> dict[str, tuple]:
+    """{vintage: (value, coverage)} of one indicator at one place."""
+    return {
+        vintage: (value, coverage)
+        for vintage, value, coverage in warehouse.execute(
+            "select vintage, value, coverage from indicators.long where indicator_id = ? and level = ? and code = ?",
+            [indicator_id, level, code],
+        ).fetchall()
+    }
+
+
+def _population_share(warehouse, code: str, level_column: str) -> float:
+    """The share of its level's population a commune holds (geo.commune populations)."""
+    return warehouse.execute(
+        f"select sum(population) filter (where commune_code = ?) / sum(population) from geo.commune "
+        f"where {level_column} = (select {level_column} from geo.commune where commune_code = ?)",
+        [code, code],
+    ).fetchone()[0]
+
+
+def test_a_commune_without_apl_has_no_apl_and_no_desert_flag_and_its_areas_say_so(warehouse):
+    from pipelines.sample.drees_apl import story
+    from pipelines.sample.territory import build_territory
+
+    (code,) = story(build_territory())["not_published"]
+    for indicator_id in ("gp_apl", "gp_apl_under_65", "medical_desert"):
+        assert _rows(warehouse, indicator_id, "commune", code) == {"2022": (None, 0.0), "2023": (None, 0.0)}
+    (epci,) = warehouse.execute("select epci_code from geo.commune where commune_code = ?", [code]).fetchone()
+    missing = _population_share(warehouse, code, "epci_code")
+    for indicator_id in ("gp_apl", "medical_desert"):
+        for value, coverage in _rows(warehouse, indicator_id, "epci", epci).values():
+            assert coverage == pytest.approx(1 - missing) and 0 < missing < 0.1
+            assert value is not None  # the rest of the EPCI is enough
+
+
+def test_a_commune_with_nobody_to_weigh_keeps_the_apl_drees_publishes(warehouse, sample_files):
+    from pipelines.sample.drees_apl import sample_rows, story
+    from pipelines.sample.territory import build_territory
+
+    territory = build_territory()
+    (code,) = story(territory)["nobody_to_weigh"]
+    published = {year: next(r for r in sample_rows(territory, year) if r[0] == code) for year in ("2022", "2023")}
+    assert all(row[4] == 0 for row in published.values())  # standardised population 0
+    assert _rows(warehouse, "gp_apl", "commune", code) == {
+        year: (pytest.approx(row[2]), 1.0) for year, row in published.items()
+    }
+
+
+def test_a_census_band_missing_leaves_the_share_unknown_and_lowers_coverage(warehouse):
+    from pipelines.sample.insee_census_age import missing_band_commune
+    from pipelines.sample.territory import build_territory
+
+    code = missing_band_commune(build_territory())
+    rows = _rows(warehouse, "share_75_plus", "commune", code)
+    assert rows["2021"] == (None, 0.0) and rows["2020"][0] is not None
+    missing = _population_share(warehouse, code, "departement_code")
+    value, coverage = _rows(warehouse, "share_75_plus", "departement", "2A")["2021"]
+    assert coverage == pytest.approx(1 - missing) and value is not None
+
+
+def test_an_unknown_quartier_population_stays_unknown_above_the_commune(warehouse):
+    from pipelines.sample.anct_qpv import coded, without_population
+    from pipelines.sample.territory import build_territory
+
+    territory = build_territory()
+    unknown = without_population(territory)
+    (commune,) = [c.code for c in unknown.communes]
+    assert _rows(warehouse, "qpv_population_share", "commune", commune)["2015"] == (None, 0.0)
+    # The quartier's commune is most of its département: no value there, nor in its région.
+    for level, area in (("departement", "2A"), ("region", "94")):
+        value, coverage = _rows(warehouse, "qpv_population_share", level, area)["2015"]
+        assert value is None and coverage == pytest.approx(1 - _population_share(warehouse, commune, "departement_code"))
+    # France is covered enough: its share is over the other quartiers and communes.
+    numerator, denominator, value, coverage = warehouse.execute(
+        "select numerator, denominator, value, coverage from indicators.long "
+        "where indicator_id = 'qpv_population_share' and level = 'france' and vintage = '2015'"
+    ).fetchone()
+    known = sum(q.population for _, q in coded(territory, "2015") if q != unknown)
+    assert numerator == known and 0.9 <= coverage < 1
+    assert value == pytest.approx(100 * known / denominator)
+    # The 2024 quartiers have no population at all: no share at any level, the count is there.
+    levels = dict(warehouse.execute(
+        "select indicator_id, list(distinct level order by level) from indicators.long "
+        "where vintage = '2024' and indicator_id like 'qpv_%' and value is not null group by 1"
+    ).fetchall())  # fmt: skip
+    assert levels == {"qpv_count": sorted(LEVELS)}

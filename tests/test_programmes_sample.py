@@ -108,13 +108,14 @@ def test_eligibility_matches_a_hand_computation(sample_build, programme):
     ],
 )  # fmt: skip
 def test_scores_and_ranks_match_a_hand_computation(sample_build, programme, weights):
-    """Score = weighted mean of percent ranks over the eligible communes; rank by tier, score, code."""
+    """Score = weighted mean of percent ranks among the eligible communes that have the value
+    (a commune without it counts 0); rank by tier, score, code."""
     home, _ = sample_build
     got = targets(home.warehouse, programme).filter(pl.col("eligible"))
     values = latest_values(home.warehouse).filter(pl.col("commune_code").is_in(got["commune_code"].to_list()))
     n = values.height
     parts = [
-        ((pl.col(name) if higher else -pl.col(name)).rank("min") - 1) / (n - 1) * weight
+        (((pl.col(name) if higher else -pl.col(name)).rank("min") - 1) / (pl.col(name).count() - 1) * weight).fill_null(0)
         for name, (weight, higher) in weights.items()
     ]
     total = sum(weight for weight, _ in weights.values())

@@ -38,7 +38,9 @@ def by_code(frame: pl.DataFrame) -> dict[str, dict[str, str]]:
 
 
 def apl_values(frame: pl.DataFrame, column: str = APL) -> dict[str, float]:
-    return dict(zip(frame[CODE], frame[column].cast(pl.Float64)))
+    """The published values of a column, by commune (communes without one left out)."""
+    known = frame.filter(pl.col(column).is_not_null())
+    return dict(zip(known[CODE], known[column].cast(pl.Float64)))
 
 
 # ---------------------------------------------------------------- the real workbook
@@ -191,6 +193,14 @@ def test_sample_story(sample_frames, territory):
     assert all(apl_2022[c] > 4 and apl_2023[c] > 4 for c in story["well_served"])
     below = {code for code, value in apl_2023.items() if value < 2.5}
     assert below == {*story["deserts"], new_desert, *story["no_gp"]}
+    # Absent values: no APL at all for one commune, nobody to weigh for another.
+    (not_published,) = story["not_published"]
+    (nobody,) = story["nobody_to_weigh"]
+    for frame in sample_frames.values():
+        row = by_code(frame)[not_published]
+        assert row[APL] is None and row[APL_65_OR_LESS] is None and row["POPULATION_TOTALE"] not in (None, "0")
+        row = by_code(frame)[nobody]
+        assert float(row[APL]) > 2.5 and row["POPULATION_STANDARDISEE"] == "0" and row["POPULATION_TOTALE"] == "0"
     assert all(under_60[c] <= under_65[c] <= apl_2023[c] for c in apl_2023)
 
 
@@ -210,7 +220,7 @@ def test_sample_loads_and_counts_match_the_territory(tmp_path, sample_dir, sampl
             f'select count("{APL_UNDER_65}"), count("{APL_60_OR_LESS}") from raw."drees_apl__communes"'
         ).fetchone()
     assert rows == [("2022", 248, "2020"), ("2023", 248, "2021")]
-    assert under_65 == (496, 496) and APL_65_OR_LESS not in columns
+    assert under_65 == (494, 494) and APL_65_OR_LESS not in columns  # one commune has no APL in both years
 
 
 def test_reader_without_a_snapshot_is_incomplete():

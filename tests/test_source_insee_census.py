@@ -15,7 +15,7 @@ import pytest
 from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample import insee_census_age, insee_census_housing
-from pipelines.sample.insee_census_age import aged_villages, census_places, write_zip
+from pipelines.sample.insee_census_age import aged_villages, census_places, missing_band_commune, write_zip
 from pipelines.sample.territory import build_territory
 from pipelines.settings import DataHome
 from pipelines.sources.catalogue import get_source
@@ -156,6 +156,9 @@ def test_aged_villages_have_a_high_share_of_people_aged_75_and_over(sample_mirro
         frame = read_sample(folder, AGE, year).with_columns(
             share=(pl.col("POP7589").cast(float) + pl.col("POP90P").cast(float)) / pl.col("POP").cast(float)
         )
+        missing = frame.filter(pl.col("POP90P").is_null())["CODGEO"].to_list()
+        assert missing == ([missing_band_commune(territory)] if year == "2021" else [])
+        frame = frame.filter(pl.col("share").is_not_null())
         high = set(frame.filter(pl.col("share") >= 0.19)["CODGEO"].to_list())
         assert high == aged
         assert frame.filter(~pl.col("CODGEO").is_in(list(aged)))["share"].max() < 0.15
@@ -270,6 +273,10 @@ def test_staging_types_the_bands_and_adds_75_plus(tmp_path, loaded_home):
             "select count(*) from staging.stg_insee_census_age__communes "
             "where abs(pop_75_plus - (pop_75_89 + pop_90_plus)) > 1e-9"
         ).fetchone()[0]
+        without_90 = con.execute(
+            "select vintage, pop_75_89 is not null, pop_75_plus from staging.stg_insee_census_age__communes "
+            "where pop_90_plus is null"
+        ).fetchall()
         years = con.execute(
             "select distinct vintage, census_year from staging.stg_insee_census_housing__communes order by 1"
         ).fetchall()
@@ -279,5 +286,6 @@ def test_staging_types_the_bands_and_adds_75_plus(tmp_path, loaded_home):
         ).fetchone()[0]
     assert types["census_year"] == "INTEGER" and types["pop_75_plus"] == "DOUBLE"
     assert wrong_75_plus == 0
+    assert without_90 == [("2021", True, None)]  # one band missing: 75+ unknown, not 75-89 alone
     assert years == [("2020", 2020), ("2021", 2021)]
     assert 0.35 <= car_free <= 0.5

@@ -11,7 +11,9 @@ files, and a fourth one reaches over into its biggest neighbour of the métropol
 biggest towns of 71 and 974 have QPV, the chef-lieu of 2A one; in 2024 one QPV of the second
 town of 71 left the list and one was created in 974. The QPV spanning two communes lists both
 codes in 2024 ("69123, 69xxx") but only the main one in the 2015 contours, like the real
-extract (its commune names list both).
+extract (its commune names list both). The 2015 statistics leave the population of the QPV of
+2A empty (see :func:`without_population`): its share is unknown in its commune and every area
+that holds it.
 """
 
 from __future__ import annotations
@@ -86,6 +88,11 @@ def quartiers(territory: Territory) -> list[Quartier]:
     return result
 
 
+def without_population(territory: Territory) -> Quartier:
+    """The 2015 quartier whose population the statistics file leaves empty."""
+    return quartiers(territory)[-1]
+
+
 def qpv_code(quartier: Quartier, generation: str, number: int) -> str:
     """QPddd### (2015) or QNdddnnM (2024), ddd the département on three characters."""
     departement = quartier.communes[0].departement.rjust(3, "0")
@@ -129,12 +136,15 @@ def _write_2015(territory: Territory, folder: Path) -> None:
     for _, quartier in entries:
         key = _names(quartier)
         population_of_communes[key] = population_of_communes.get(key, 0) + quartier.population
+    # INSEE gives no population for one quartier (the one of Corse-du-Sud): unknown, not 0.
+    unknown_population = without_population(territory)
     rows = []
     for code, quartier in entries:
         rng = random.Random(f"{territory.seed}-{SOURCE}-stats-{code}")
         filled = {
             "code_qp": code, "nom_qp": quartier.name, "nom_commune": _names(quartier),
-            "pop_mun": quartier.population, "pop_com_qp": population_of_communes[_names(quartier)],
+            "pop_mun": "" if quartier == unknown_population else quartier.population,
+            "pop_com_qp": population_of_communes[_names(quartier)],
             "pop_com": sum(c.population for c in quartier.communes),
             "ind_jeune": f"{rng.uniform(0.6, 2.8):.1f}", "tp60": f"{rng.uniform(30, 62):.1f}",
         }  # fmt: skip

@@ -14,6 +14,10 @@ Story (see :func:`story`):
 * retirement cliff: two villages of the Rhône are above 2.5, but below it once the GPs of 65
   and over are left out;
 * no GP: the smallest commune of Corse-du-Sud has an APL of 0;
+* not published: the next village of Saône-et-Loire has empty APL cells (DREES gives no
+  value): its APL and desert flag are unknown, not 0;
+* nobody to weigh: the next village of Corse-du-Sud has a standardised and a total population
+  of 0 (an uninhabited commune) and a published APL;
 * well served: every town of 10,000 inhabitants or more and every arrondissement is above 4.
 
 Every other commune is between 2.6 and 6.5, so the communes below 2.5 are exactly the
@@ -89,7 +93,7 @@ def write(territory: Territory, dest: Path) -> list[str]:
     return list(APL_YEARS)
 
 
-def sample_rows(territory: Territory, year: str) -> list[tuple[str, str, float, float, float, int]]:
+def sample_rows(territory: Territory, year: str) -> list[tuple[str, str, float | None, float | None, float, int]]:
     """The rows of the sheet `APL <year>`: (code, name, APL, APL under 65, standardised
     population, total population), sorted by code."""
     groups = story(territory)
@@ -98,8 +102,13 @@ def sample_rows(territory: Territory, year: str) -> list[tuple[str, str, float, 
     rows = []
     for commune in _apl_communes(territory):
         rng = random.Random(f"{territory.seed}-{SOURCE}-{commune.code}")
-        apl, under_65 = _apl(rng, commune, story_of.get(commune.code), year)
+        part = story_of.get(commune.code)
+        apl, under_65 = _apl(rng, commune, part, year)
         total, standardised = _populations(rng, commune, int(year) - POPULATION_LAG)
+        if part == "not_published":
+            apl = under_65 = None
+        elif part == "nobody_to_weigh":
+            total, standardised = 0, 0.0
         rows.append((commune.code, names.get(commune.code, commune.libelle), apl, under_65, standardised, total))
     return rows
 
@@ -118,6 +127,8 @@ def story(territory: Territory) -> dict[str, tuple[str, ...]]:
         "new_desert": (burgundy[5].code,),
         "retirement_cliff": tuple(c.code for c in villages("69")[:2]),
         "no_gp": (villages("2A")[0].code,),
+        "not_published": (burgundy[6].code,),
+        "nobody_to_weigh": (villages("2A")[1].code,),
         "well_served": tuple(
             c.code for c in communes
             if c.type == ARRONDISSEMENT_MUNICIPAL or c.population_totale >= TOWN_POPULATION
@@ -177,7 +188,8 @@ def _write_apl_sheet(sheet, year: str, rows: list[tuple]) -> None:
     sheet.append([None, None, *[UNITS_APL] * 4, "En nombre d'habitants standardisés", "En nombre d'habitants"])
     for code, name, apl, under_65, standardised, total in rows:
         # GPs of 62 and under, 60 and under: a little less offer at each step.
-        sheet.append([code, name, apl, under_65, round(under_65 * 0.93, 3), round(under_65 * 0.87, 3), standardised, total])
+        younger = [None, None] if under_65 is None else [round(under_65 * 0.93, 3), round(under_65 * 0.87, 3)]
+        sheet.append([code, name, apl, under_65, *younger, standardised, total])
 
 
 def _apl_communes(territory: Territory) -> list[Commune]:

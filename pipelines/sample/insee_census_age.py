@@ -12,7 +12,9 @@ arrondissement municipal, 69381…69389, and never as a whole):
 * the villages returned by :func:`aged_villages` (about a third of those under 400
   inhabitants) have 19 % or more of their population aged 75 and over; every other
   commune has less than 15 %, the dense ones less than 9 %;
-* the 2020 file carries P20_ and P14_ columns, the 2021 file P21_ and P15_ ones.
+* the 2020 file carries P20_ and P14_ columns, the 2021 file P21_ and P15_ ones;
+* a missing band: in the 2021 file the commune of :func:`missing_band_commune` has an empty
+  P21_POP90P cell, so its share of people aged 75 and over is unknown that year.
 
 The helpers here (the census communes, their population, the aged villages, deterministic
 zips and numbers) are shared with the housing sample (insee_census_housing).
@@ -45,6 +47,9 @@ def write(territory: Territory, dest: Path) -> list[str]:
         header = ["CODGEO", f"P{yy}_POP", *(f"P{yy}_POP{b}" for b in AGE_BANDS), f"P{yy}_POPH",
                   f"P{yy}_POPF", f"C{yy}_POP15P", f"P{earlier}_POP", *(f"P{earlier}_POP{b}" for b in AGE_BANDS)]
         rows = [_age_row(territory, place, year, aged) for place in places]
+        if year == CENSUS_YEARS[-1]:
+            missing, column = missing_band_commune(territory), header.index(f"P{yy}_POP90P")
+            rows = [[*row[:column], "", *row[column + 1:]] if row[0] == missing else row for row in rows]
         stem = f"base-cc-evol-struct-pop-{year}"
         variables = [(column, _label(column)) for column in header[1:]]
         write_zip(
@@ -63,6 +68,13 @@ def census_places(territory: Territory) -> list[Commune]:
         if (c.type == COMMUNE_ACTUELLE and c.code not in cities) or c.type == ARRONDISSEMENT_MUNICIPAL
     ]
     return sorted(places, key=lambda c: c.code)
+
+
+def missing_band_commune(territory: Territory) -> str:
+    """The commune whose 90-and-over count is missing from the 2021 file: the largest code of
+    Corse-du-Sud that is not an aged village."""
+    aged = aged_villages(territory)
+    return max(p.code for p in census_places(territory) if p.departement == "2A" and p.code not in aged)
 
 
 def census_rng(territory: Territory, code: str, *topic: str) -> random.Random:

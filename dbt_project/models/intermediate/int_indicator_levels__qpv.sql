@@ -1,5 +1,8 @@
 -- qpv_count and qpv_population_share above the commune: each quartier counts once per
--- area it touches, however many of the area's communes it spans.
+-- area it touches, however many of the area's communes it spans. As everywhere, the share
+-- is taken over the communes whose value is known (here: whose quartiers all have a known
+-- population), coverage says how much of the area that is, and below the indicator's
+-- min_coverage the area has no value.
 with links as (
     select q.*, g.epci_code, g.departement_code, g.region_code
     from {{ ref('int_qpv_communes') }} as q
@@ -19,7 +22,7 @@ areas as (
         p.indicator_id,
         '{{ level }}' as level,
         {{ key }} as code,
-        sum(p.denominator) as population,
+        sum(p.denominator) filter (where p.numerator is not null) as population,
         -- the share of the area's population whose commune's QPV population is known
         coalesce(sum(g.population) filter (where p.numerator is not null) / nullif(sum(g.population), 0), 0) as coverage,
         count(*) as commune_count,
@@ -32,14 +35,29 @@ areas as (
     {% endfor %}
 ),
 
+-- A commune whose quartiers are not all of known population has no share.
+unknown_communes as (
+    select vintage, commune_code
+    from parts
+    where indicator_id = 'qpv_population_share' and numerator is null
+),
+
 quartiers as (
     {% for level, key in levels %}
     select vintage, '{{ level }}' as level, {{ key }} as code,
            count(distinct qpv_code)::double as quartiers,
-           -- unknown when one quartier's population is: a partial sum would pass for the whole
-           case when count(population) = count(*) then sum(population) end as qpv_population,
+           -- the quartiers touching a commune of unknown share are left out with it
+           sum(population) filter (where is_known) as qpv_population,
            bool_or(commune_span > 1) as has_split
-    from (select distinct vintage, qpv_code, population, commune_span, {{ key }} from links where {{ key }} is not null)
+    from (
+        select
+            l.vintage, l.qpv_code, l.population, l.commune_span, {{ key }},
+            bool_and(u.commune_code is null) over (partition by l.vintage, l.qpv_code) as is_known
+        from links as l
+        left join unknown_communes as u using (vintage, commune_code)
+        where {{ key }} is not null
+        qualify row_number() over (partition by l.vintage, l.qpv_code, {{ key }} order by l.commune_code) = 1
+    )
     group by all
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -54,13 +72,12 @@ select
     null::varchar as category,
     case
         when a.indicator_id = 'qpv_count' then coalesce(q.quartiers, 0)
-        when q.code is null then 0.0
-        else 100.0 * q.qpv_population / nullif(a.population, 0)
+        when a.coverage < coalesce(d.min_coverage, {{ var('min_coverage') }}) then null
+        else 100.0 * coalesce(q.qpv_population, 0) / nullif(a.population, 0)
     end::double as value,
     case
         when a.indicator_id = 'qpv_count' then coalesce(q.quartiers, 0)
-        when q.code is null then 0
-        else q.qpv_population
+        else coalesce(q.qpv_population, 0)
     end as numerator,
     case when a.indicator_id = 'qpv_count' then null else a.population end as denominator,
     a.coverage,
@@ -68,4 +85,5 @@ select
     coalesce(q.has_split, false) as has_split,
     a.source_vintages
 from areas as a
+join {{ ref('indicator_definitions') }} as d using (indicator_id)
 left join quartiers as q using (vintage, level, code)
