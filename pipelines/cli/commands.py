@@ -190,14 +190,38 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...], add: bool) -> Non
 
 
 @main.command()
-def sources() -> None:
-    """List every catalogue source, its vintages and the snapshots each vintage serves now."""
-    from pipelines.sources.catalogue import load_catalogue
+@click.option("--check", is_flag=True, help="Check the catalogue's URLs instead (see below); exit status 1 if one is broken.")
+@click.option("--source", "source_ids", multiple=True, metavar="ID", help="Only this source (repeatable).")
+@click.option("--timeout", default=20.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="With --check: seconds to wait for each answer.")
+@click.option("--json", "as_json", is_flag=True, help="With --check: print the results as JSON.")
+def sources(check: bool, source_ids: tuple[str, ...], timeout: float, as_json: bool) -> None:
+    """List every catalogue source, its vintages and the snapshots each vintage serves now.
+
+    With --check, check every URL of the catalogue without downloading anything: each
+    listed vintage's files, and for weekly or monthly sources the discovery URL and the
+    current files (URL patterns with {vintage}, such as SIRENE's past months, are not
+    checked). One HEAD request per URL, following redirects (a GET of the first byte when
+    HEAD is refused), 8 at a time. A URL is broken when it cannot be reached, answers an
+    HTTP error, or serves a content type that does not fit the file's format, an HTML page
+    above all (a moved file often redirects to one). Run it before a national build.
+    """
+    from pipelines.sources.catalogue import CatalogueError, get_source, load_catalogue
+
+    if as_json and not check:
+        _fail("--json goes with --check")
+    try:
+        chosen = [get_source(source_id) for source_id in dict.fromkeys(source_ids)] or list(load_catalogue().values())
+    except CatalogueError as exc:
+        _fail(str(exc))
+    if check:
+        _check_sources(chosen, timeout, as_json)
+        return
+
     from pipelines.sources.snapshots import RawStore
     from pipelines.warehouse.ingestion import current_snapshots, known_vintages
 
     store = RawStore(data_home().root)
-    for source in load_catalogue().values():
+    for source in chosen:
         click.secho(f"{source.id}", bold=True, nl=False)
         kind = source.cadence + ("; vintages found upstream" if source.is_dynamic else "")
         click.echo(f" — {source.title} ({source.publisher}; {source.licence}; {kind})")
@@ -215,6 +239,30 @@ def sources() -> None:
                     f"    {vintage}  {snap.file_name:<40} {state:<9} {snap.sha256[:12]}  "
                     f"{snap.bytes:>12,} B  {snap.origin:<6} {snap.fetched_at[:19]}"
                 )
+
+
+def _check_sources(chosen: list, timeout: float, as_json: bool) -> None:
+    """`territoires sources --check`: one line per catalogue URL, a summary, exit status 1 if one is broken."""
+    import json
+
+    from pipelines.sources import url_check
+
+    targets = url_check.catalogue_targets(chosen)
+    colours = {"ok": "green", "broken": "red", "no_url": "yellow"}
+    if not as_json:
+        requests = len({t.url for t in targets if t.url})
+        click.echo(f"checking {len(targets)} catalogue files ({requests} URLs, {timeout:g} s timeout)")
+    results = []
+    for result in url_check.check(targets, timeout=timeout):
+        results.append(result)
+        if not as_json:
+            click.secho(url_check.render_line(result), fg=colours[result.verdict])
+    tally = url_check.counts(results)
+    if as_json:
+        click.echo(json.dumps({"results": [r.as_dict() for r in results], "summary": tally}, indent=2, ensure_ascii=False))
+    else:
+        click.secho(url_check.summary_line(tally), bold=True, fg="red" if tally["broken"] else "green")
+    sys.exit(1 if tally["broken"] else 0)
 
 
 @main.command()
