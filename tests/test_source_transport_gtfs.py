@@ -387,3 +387,40 @@ def test_staging_models_type_the_sample(tmp_path, loaded_home):
             "order by d.departures desc, s.stop_id limit 1"
         ).fetchone()  # fmt: skip
         assert busiest[1] == 228 and busiest[0].startswith("Talost")
+
+
+@pytest.mark.integration
+def test_departures_of_a_feed_that_could_not_be_counted_are_unknown_not_zero(sample_build, tmp_path):
+    """The feed list feeds the indicator: stops of a feed without readable stop_times leave
+    their communes' departures unknown, while a commune without any stop has 0."""
+    home, _ = sample_build
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(home.work_db, database)
+    with duckdb.connect(str(database)) as con:
+        feed, vintage = con.execute(
+            "select feed_id, _vintage from raw.transport_gtfs__feeds where departures_status = 'counted' "
+            "order by _vintage desc, feed_id limit 1"
+        ).fetchone()
+        con.execute(
+            "update raw.transport_gtfs__feeds set departures_status = 'missing_files', missing_files = 'stop_times.txt' "
+            "where feed_id = ? and _vintage = ?", [feed, vintage]
+        )
+        con.execute("delete from raw.transport_gtfs__stop_departures where feed_id = ? and _vintage = ?", [feed, vintage])
+    result = dbt_build(database, tmp_path, "+int_indicator_parts__transport")
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(database), read_only=True) as con:
+        served = {r[0] for r in con.execute(
+            "select distinct commune_code from intermediate.int_transit_stops_located where feed_id = ? and vintage = ?",
+            [feed, vintage],
+        ).fetchall()}  # fmt: skip
+        departures = dict(con.execute(
+            "select commune_code, numerator from intermediate.int_indicator_parts__transport "
+            "where indicator_id = 'transit_departures_per_day' and vintage = ?", [vintage]
+        ).fetchall())  # fmt: skip
+        stops = dict(con.execute(
+            "select commune_code, numerator from intermediate.int_indicator_parts__transport "
+            "where indicator_id = 'transit_stop_count' and vintage = ?", [vintage]
+        ).fetchall())  # fmt: skip
+    assert served and all(departures[c] is None and stops[c] > 0 for c in served)
+    assert any(value == 0 for code, value in departures.items() if stops[code] == 0)
+    assert any(value and value > 0 for value in departures.values())

@@ -1,10 +1,20 @@
 -- transit_stop_count and transit_departures_per_day: GTFS stops located in each commune and
 -- the departures scheduled there on each feed's reference weekday. Every commune has a value
--- (0 without a stop) for the vintages whose feeds were loaded.
+-- (0 without a stop) for the vintages whose feeds were loaded. The feed list says which
+-- feeds' departures could be counted: a commune with a stop of a feed whose stop_times could
+-- not be read has unknown departures, not 0 (a feed with no trip that day does count 0).
 with located as (
-    select l.vintage, l.commune_code, count(*)::double as stops, sum(coalesce(d.departures, 0))::double as departures
+    select
+        l.vintage,
+        l.commune_code,
+        count(*)::double as stops,
+        case
+            when bool_or(f.departures_status = 'missing_files') then null
+            else sum(coalesce(d.departures, 0))
+        end::double as departures
     from {{ ref('int_transit_stops_located') }} as l
     left join {{ ref('stg_transport_gtfs__stop_departures') }} as d using (vintage, feed_id, stop_id)
+    left join {{ ref('stg_transport_gtfs__feeds') }} as f using (vintage, feed_id)
     group by all
 ),
 
@@ -17,7 +27,11 @@ communes as (
 ),
 
 filled as (
-    select v.vintage, c.commune_code, coalesce(l.stops, 0) as stops, coalesce(l.departures, 0) as departures
+    select
+        v.vintage,
+        c.commune_code,
+        coalesce(l.stops, 0) as stops,
+        case when l.commune_code is null then 0 else l.departures end as departures
     from vintages as v
     cross join communes as c
     left join located as l using (vintage, commune_code)
