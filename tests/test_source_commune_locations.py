@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
+from pipelines.sample.commune_locations import HEADER as LOCATIONS_HEADER
 from source_checks import assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample import build_territory
@@ -44,7 +46,8 @@ def test_sample_loads_every_commune(tmp_path, sample_folder):
     ("mutate", "expected"),
     [
         (lambda text: text.replace("latitude_mairie", "lat_mairie", 1), "column latitude_mairie is missing"),
-        (lambda text: text + "1001,X,COM,01,84,,1,46.1,4.9,46.1,4.9\n", "'1001'"),
+        # a code that lost its leading zero, on a row of the real layout (index, code, name, …)
+        (lambda text: text + "999,1001,X" + "," * (len(LOCATIONS_HEADER) - 3) + "\n", "'1001'"),
         (lambda text: "", "empty"),
     ],
     ids=["renamed-column", "lost-leading-zero", "empty-file"],
