@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from pipelines.sample.commune_locations import HEADER as LOCATIONS_HEADER
 from source_checks import assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample import build_territory
+from pipelines.sample.commune_locations import HEADER as LOCATIONS_HEADER
 from pipelines.settings import DataHome
 from pipelines.sources.readers.commune_locations import read
 
