@@ -18,6 +18,7 @@ from pipelines.sample import anct_qpv as sample
 from pipelines.settings import DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.fetch import Fetcher
+from pipelines.sources.readers import ParseError
 from pipelines.sources.readers.anct_qpv import read
 from pipelines.sources.snapshots import RawStore
 
@@ -92,6 +93,26 @@ def test_a_qpv_spanning_two_communes_has_two_links_in_2024(mirror):
     quartiers, _ = frames["quartiers"]
     assert quartiers.filter(quartiers["code_qp"] == code)["insee_com"].to_list() == [f"69123, {quartier.communes[1].code}"]
     assert "pop_mun" not in quartiers.columns  # the ANCT contours carry no population
+
+
+def test_insee_population_file_gives_the_2024_populations_and_unlisted_ones_stay_unknown(tmp_path, mirror):
+    territory = build_territory()
+    entries = sample.coded(territory, "2024")
+    (first_code, first), (second_code, _) = entries[0], entries[1]
+    populations = tmp_path / "pop_QPV24.csv"
+    # INSEE's ';' layout; the second QPV is not listed.
+    populations.write_text(f"CODGEO;LIBGEO;POP\n{first_code};{first.name};{first.population}\n", encoding="utf-8")
+    quartiers, path = read([mirror / SOURCE / "2024" / sample.ZIP_NAME, populations], "2024")["quartiers"]
+    by_code = dict(zip(quartiers["code_qp"], quartiers["pop_mun"]))
+    assert path == populations and quartiers.height == len(entries)
+    assert by_code[first_code] == str(first.population) and by_code[second_code] is None
+
+
+def test_a_population_file_without_known_columns_is_refused(tmp_path, mirror):
+    populations = tmp_path / "pop_QPV24.csv"
+    populations.write_text("quartier;habitants\nQN06901M;1200\n", encoding="utf-8")
+    with pytest.raises(ParseError, match=r"pop_QPV24.csv: not INSEE's QPV population file: .*CODGEO.*POP_MUN"):
+        read([mirror / SOURCE / "2024" / sample.ZIP_NAME, populations], "2024")
 
 
 def test_the_national_member_is_chosen_among_the_territory_files(tmp_path):

@@ -10,6 +10,11 @@ Two layouts are read, recognised by their content:
   code_commune, nom_commune, code_departement``) with ``qp.csv`` (INSEE statistics, among
   them ``pop_mun``, the population of the QPV).
 
+Beside the 2024 contours, INSEE's population of the 2024 QPV (``pop_QPV24.csv``) may be given:
+one row per QPV, its code and its population, whose column names are taken from
+POPULATION_FILE_CODES and POPULATION_FILE_POPULATIONS (the file's exact layout is not
+confirmed, see the catalogue). A QPV the file does not list keeps an unknown population.
+
 Both come out with the 2024 property names as two entities: ``quartiers`` (code_qp, lib_qp,
 insee_dep, lib_com, insee_com as published, and pop_mun when a statistics CSV is given) and
 ``communes`` (code_qp, insee_com: one row per QPV and commune).
@@ -39,6 +44,9 @@ SOURCE = "anct_qpv"
 RENAMES = {"nom_qp": "lib_qp", "code_commune": "insee_com", "nom_commune": "lib_com", "code_departement": "insee_dep"}
 CONTOUR_COLUMNS = ("code_qp", "lib_qp", "insee_dep", "lib_com", "insee_com")
 STATISTICS_COLUMNS = ("code_qp", "lib_qp", "lib_com", "pop_mun")
+# Names of the QPV code and of the population in INSEE's QPV population file (pop_QPV24.csv).
+POPULATION_FILE_CODES = ("code_qp", "CODE_QP", "codgeo", "CODGEO", "qp", "QP")
+POPULATION_FILE_POPULATIONS = ("pop_mun", "POP_MUN", "population", "POPULATION", "pop", "POP")
 # Separators met between the commune codes of one QPV, besides commas.
 CODE_SEPARATORS = r"\s+-\s+|[;/|]"
 
@@ -62,7 +70,12 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     statistics_path = next((p for p in files if p.name.lower().endswith(".csv")), None)
     if statistics_path is None:
         return {"quartiers": (contours, contours_path), "communes": (communes, contours_path)}
-    quartiers = _with_statistics(contours, statistics_path, describe(source, vintage, statistics_path))
+    where = describe(source, vintage, statistics_path)
+    statistics = _renamed(_read_delimited(read_bytes(statistics_path), where))
+    if "lib_qp" not in statistics.columns and "nom_qp" not in statistics.columns:
+        quartiers = _with_populations(contours, statistics, where)
+        return {"quartiers": (quartiers, statistics_path), "communes": (communes, contours_path)}
+    quartiers = _with_statistics(contours, statistics, where)
     return {"quartiers": (quartiers, statistics_path), "communes": (communes, contours_path)}
 
 
@@ -135,10 +148,36 @@ def _renamed(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.rename({old: new for old, new in RENAMES.items() if old in frame.columns and new not in frame.columns})
 
 
-def _with_statistics(contours: pl.DataFrame, path: Path, where: str) -> pl.DataFrame:
+def _read_delimited(data: bytes, where: str) -> pl.DataFrame:
+    """A CSV separated by ';' (INSEE) or ',' (the Occitanie extract), told by its first line."""
+    first_line = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return read_csv_text(data, where, separator=";" if first_line.count(b";") > first_line.count(b",") else ",")
+
+
+def _with_populations(contours: pl.DataFrame, populations: pl.DataFrame, where: str) -> pl.DataFrame:
+    """The contours' QPV with pop_mun from INSEE's population file; a QPV it does not list keeps
+    an unknown population (never 0), a QPV it lists that the contours do not is an error."""
+    code = next((c for c in POPULATION_FILE_CODES if c in populations.columns), None)
+    population = next((c for c in POPULATION_FILE_POPULATIONS if c in populations.columns), None)
+    if code is None or population is None:
+        raise ParseError(
+            f"{where}: not INSEE's QPV population file: it needs a QPV code column (one of "
+            f"{', '.join(POPULATION_FILE_CODES)}) and a population column (one of "
+            f"{', '.join(POPULATION_FILE_POPULATIONS)}); the file has {', '.join(populations.columns[:10])}"
+        )
+    given = populations.select(pl.col(code).str.strip_chars().alias("code_qp"), pl.col(population).alias("pop_mun"))
+    unknown = given.join(contours, on="code_qp", how="anti")["code_qp"].to_list()
+    if unknown:
+        raise ParseError(
+            f"{where}: QPV codes absent from the contours ({', '.join(unknown[:5])}); "
+            "are both files of the same generation?"
+        )
+    return contours.drop("pop_mun", strict=False).join(given, on="code_qp", how="left", maintain_order="left")
+
+
+def _with_statistics(contours: pl.DataFrame, statistics: pl.DataFrame, where: str) -> pl.DataFrame:
     """The QPV list of the statistics CSV (with pop_mun), completed by département and commune
     codes from the contours; both files must list the same QPV."""
-    statistics = _renamed(read_csv_text(read_bytes(path), where))
     if "code_qp" not in statistics.columns or "code_qp" not in contours.columns:
         raise ParseError(f"{where}: no code_qp column to match the statistics with the contours")
     if "pop_mun" not in statistics.columns:
