@@ -6,6 +6,8 @@ on the sample stock of the fictitious territory, in data.gouv.fr's Parquet and I
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,21 +21,36 @@ from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_
 from pipelines.sample.insee_sirene import (
     COLUMNS,
     FILE_NAME,
+    NAF25,
     SOURCE,
     VINTAGE,
+    before_naf2025,
     establishments,
+    naf2025_reference,
     story,
     write,
+    write_parquet,
     write_stock_zip,
 )
 from pipelines.sample.territory import build_territory
 from pipelines.settings import DataHome
 from pipelines.sources.catalogue import CatalogueError, get_source
 from pipelines.sources.readers.common import ParseError
-from pipelines.sources.readers.insee_sirene import DEFAULT_NAF_CODES, STOCK_COLUMNS, naf_codes_for, read
+from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.sources.readers import insee_sirene as reader
+from pipelines.sources.readers.insee_sirene import (
+    DEFAULT_NAF25_CODES,
+    DEFAULT_NAF_CODES,
+    STOCK_COLUMNS,
+    naf25_codes_for,
+    naf_codes_for,
+    read,
+)
 
 ZIP_VINTAGE = "2026-10"  # the catalogue lists the dated ZIP of the CSV for this month
 ZIP_NAME = "StockEtablissement_utf8.zip"
+CAFE_REV2, CAFE_NAF25 = "56.30Z", "56.30Y"
+STAGING_SQL = DBT_PROJECT_DIR / "models" / "staging" / "insee_sirene" / "stg_insee_sirene__establishments.sql"
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +64,27 @@ def stock(territory) -> pl.DataFrame:
     return establishments(territory)
 
 
+def keep(frame: pl.DataFrame, *, naf25: bool = True) -> pl.DataFrame:
+    """What the reader must keep, computed straight from rows of a stock (NAF rév. 2 or NAF 2025 codes)."""
+    rev2 = (pl.col("nomenclatureActivitePrincipaleEtablissement") == "NAFRev2") & pl.col(
+        "activitePrincipaleEtablissement"
+    ).is_in(naf_codes_for(VINTAGE))
+    if naf25:
+        rev2 = rev2 | pl.col(NAF25).is_in(naf25_codes_for(VINTAGE))
+    return frame.filter((pl.col("etatAdministratifEtablissement") == "A") & rev2)
+
+
+def is_cafe(frame: pl.DataFrame) -> pl.Expr:
+    """A café in NAF rév. 2 or in NAF 2025 (the column, or the main activity from 2027)."""
+    return (pl.col("activitePrincipaleEtablissement").is_in([CAFE_REV2, CAFE_NAF25])) | (
+        pl.col(NAF25).eq(CAFE_NAF25).fill_null(False) if NAF25 in frame.columns else pl.lit(False)
+    )
+
+
 @pytest.fixture(scope="module")
 def expected(stock) -> pl.DataFrame:
     """What the reader must keep, computed straight from the sample rows."""
-    return stock.filter(
-        (pl.col("etatAdministratifEtablissement") == "A")
-        & (pl.col("nomenclatureActivitePrincipaleEtablissement") == "NAFRev2")
-        & pl.col("activitePrincipaleEtablissement").is_in(naf_codes_for(VINTAGE))
-    )
+    return keep(stock)
 
 
 def a_month_earlier(frame: pl.DataFrame) -> pl.DataFrame:
@@ -119,6 +149,47 @@ def test_a_naf_code_without_its_dot_is_a_catalogue_mistake(mirror):
         read([parquet_of(mirror)], VINTAGE, naf_codes=["5630Z"])
 
 
+def test_naf_2025_codes_come_from_the_catalogue():
+    codes = naf25_codes_for(VINTAGE)
+    assert CAFE_NAF25 in codes and {"56.11J", "47.11G"} <= set(codes)
+    assert all(re.fullmatch(r"[0-9]{2}\.[0-9]{2}[G-Y]", code) for code in codes)
+    assert naf25_codes_for("1999") == DEFAULT_NAF25_CODES == (CAFE_NAF25,)
+    assert set(get_source(SOURCE).entities["establishments"]["optional"]) >= {NAF25}
+
+
+def with_parse(monkeypatch, **parse) -> None:
+    """Make the reader see the catalogue with these `parse:` settings for the monthly template."""
+    source = get_source(SOURCE)
+    template = {**source.vintage_template, "parse": {**source.vintage_template["parse"], **parse}}
+    changed = dataclasses.replace(source, vintage_template=template)
+    monkeypatch.setattr(reader, "get_source", lambda source_id: changed)
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        (["56.30Y", "5630Y"], ["'5630Y'", "NAF 2025 sub-classes with their dot", "parse: naf25_codes", "insee_sirene.yml"]),
+        (["56.30Z"], ["'56.30Z' is a NAF rév. 2 code", "those go in `parse: naf_codes`"]),
+        (["56.30y"], ["'56.30y'", "ending in Y"]),
+    ],
+    ids=["without-dot", "rev2-code", "lower-case"],
+)  # fmt: skip
+def test_a_wrong_naf_2025_code_in_the_catalogue_is_a_clear_error(monkeypatch, mirror, codes, expected):
+    with_parse(monkeypatch, naf25_codes=codes)
+    with pytest.raises(CatalogueError) as error:
+        read([parquet_of(mirror)], VINTAGE)
+    assert all(fragment in str(error.value) for fragment in expected), str(error.value)
+    assert str(error.value).startswith("insee_sirene: ")
+
+
+def test_the_staging_cafe_codes_are_codes_the_reader_keeps():
+    sql = STAGING_SQL.read_text(encoding="utf-8")
+    rev2 = re.search(r"set cafe_naf_codes = \[([^\]]*)\]", sql).group(1)
+    naf25 = re.search(r"set cafe_naf_2025_codes = \[([^\]]*)\]", sql).group(1)
+    assert re.findall(r"'([^']+)'", rev2) == [CAFE_REV2] and re.findall(r"'([^']+)'", naf25) == [CAFE_NAF25]
+    assert CAFE_REV2 in naf_codes_for(VINTAGE) and CAFE_NAF25 in naf25_codes_for(VINTAGE)
+
+
 # ---------------------------------------------------------------- what the reader keeps
 
 
@@ -127,7 +198,9 @@ def test_reader_keeps_the_active_establishments_of_the_naf_codes(frame, expected
     assert set(frame["siret"]) == set(expected["siret"])
     assert all(dtype == pl.Utf8 for dtype in frame.schema.values())
     assert set(frame["etatAdministratifEtablissement"]) == {"A"}
-    assert set(frame["activitePrincipaleEtablissement"]) <= set(naf_codes_for(VINTAGE))
+    in_rev2 = frame.filter(pl.col("activitePrincipaleEtablissement").is_in(naf_codes_for(VINTAGE)))
+    assert in_rev2.height == frame.height - 1  # the bar-billard (93.29Z) is kept by its NAF 2025 code
+    assert set(frame[NAF25].drop_nulls()) <= set(naf25_codes_for(VINTAGE))
     assert frame["dateCreationEtablissement"].str.contains(r"^\d{4}-\d{2}-\d{2}$").all()
     assert frame["dateDernierTraitementEtablissement"].str.contains(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$").all()
     assert set(frame["etablissementSiege"]) == {"true", "false"}
@@ -171,6 +244,13 @@ def test_the_story_of_the_sample(frame, stock, territory):
     # Bars closed before 2008 carry a NAF rév. 1 code and are never kept.
     assert stock.filter(pl.col("activitePrincipaleEtablissement") == "55.4A").height > 0
     assert "55.4A" not in set(frame["activitePrincipaleEtablissement"])
+    # A bar-billard registered under 93.29Z is a café in NAF 2025 only: kept through its NAF 2025 code.
+    billiards = frame.filter(pl.col("siret") == tale.naf25_cafe_siret).row(0, named=True)
+    assert billiards["activitePrincipaleEtablissement"] == "93.29Z" and billiards[NAF25] == CAFE_NAF25
+    assert billiards["codeCommuneEtablissement"] == tale.naf25_cafe_commune
+    assert "93.29Z" not in naf_codes_for(VINTAGE)
+    # Every active café of the rév. 2 list has 56.30Y as its NAF 2025 code.
+    assert set(cafes[NAF25]) == {CAFE_NAF25}
 
 
 def test_coordinates_are_lambert_93_or_utm_40s_in_la_reunion(frame):
@@ -187,8 +267,91 @@ def test_coordinates_are_lambert_93_or_utm_40s_in_la_reunion(frame):
 
 
 def test_naf_codes_can_be_narrowed_to_cafes(mirror, expected):
-    cafes, _ = read([parquet_of(mirror)], VINTAGE, naf_codes=["56.30Z"])["establishments"]
-    assert cafes.height == expected.filter(pl.col("activitePrincipaleEtablissement") == "56.30Z").height > 100
+    cafes, _ = read([parquet_of(mirror)], VINTAGE, naf_codes=[CAFE_REV2], naf25_codes=[CAFE_NAF25])["establishments"]
+    assert cafes.height == expected.filter(is_cafe(expected)).height > 100
+    rev2_only, _ = read([parquet_of(mirror)], VINTAGE, naf_codes=[CAFE_REV2], naf25_codes=[])["establishments"]
+    assert rev2_only.height == cafes.height - 1  # the bar-billard is a café in NAF 2025 only
+    assert set(rev2_only["activitePrincipaleEtablissement"]) == {CAFE_REV2}
+
+
+# ---------------------------------------------------------------- NAF 2025
+
+
+def test_a_cafe_in_naf_2025_only_is_kept(tmp_path, stock, territory):
+    tale = story(territory)
+    # Only the NAF 2025 clause can keep it: its rév. 2 code is in no list.
+    path = _parquet(tmp_path, stock)
+    cafes, _ = read([path], VINTAGE, naf_codes=["47.26Z"], naf25_codes=[CAFE_NAF25])["establishments"]
+    assert tale.naf25_cafe_siret in set(cafes["siret"])
+    assert set(cafes.filter(pl.col("siret") == tale.naf25_cafe_siret)["activitePrincipaleEtablissement"]) == {"93.29Z"}
+    assert cafes.filter(pl.col(NAF25) == CAFE_NAF25).height == stock.filter(
+        (pl.col(NAF25) == CAFE_NAF25) & (pl.col("etatAdministratifEtablissement") == "A")
+    ).height
+
+
+def without_dots(frame: pl.DataFrame) -> pl.DataFrame:
+    """NAF 2025 codes written without their dot (5630Y), as INSEE's own NAF 2025 tools write them."""
+    return frame.with_columns(pl.col(NAF25).str.replace(".", "", literal=True))
+
+
+def test_a_naf_2025_code_without_its_dot_is_kept_too(tmp_path, stock, expected):
+    kept, _ = read([_parquet(tmp_path, without_dots(stock))], VINTAGE)["establishments"]
+    assert set(kept["siret"]) == set(expected["siret"])
+    assert CAFE_NAF25.replace(".", "") in set(kept[NAF25])
+
+
+def _parquet(folder: Path, frame: pl.DataFrame) -> Path:
+    path = folder / FILE_NAME
+    write_parquet(frame, path)
+    return path
+
+
+@pytest.mark.parametrize("layout", ["parquet", "zip"])
+def test_a_stock_before_naf_2025_is_read_on_naf_rev_2_alone(tmp_path, stock, territory, layout):
+    """Stocks before December 2025 have no activitePrincipaleNAF25Etablissement column."""
+    old = before_naf2025(stock)
+    if layout == "parquet":
+        path = _parquet(tmp_path, old)
+        assert NAF25 not in pq.read_schema(path).names and len(pq.read_schema(path).names) == 53
+    else:
+        path = tmp_path / ZIP_NAME
+        write_stock_zip(old, path)
+    frame, _ = read([path], VINTAGE)["establishments"]
+    assert NAF25 not in frame.columns
+    assert set(frame["siret"]) == set(keep(stock, naf25=False)["siret"])
+    assert story(territory).naf25_cafe_siret not in set(frame["siret"])  # a café only in NAF 2025
+
+
+def test_a_stock_where_naf_2025_is_the_reference_keeps_the_same_establishments(tmp_path, stock, expected, territory):
+    """From 2027 the main activity may be the NAF 2025 code, under a NAF 2025 nomenclature value."""
+    future = naf2025_reference(stock)
+    assert set(future.filter(pl.col("siret").is_in(expected["siret"].implode()))[
+        "nomenclatureActivitePrincipaleEtablissement"]) == {"NAF2025"}  # fmt: skip
+    for frame in (future, future.drop(NAF25)):  # with or without the NAF 2025 column
+        kept, _ = read([_parquet(tmp_path, frame)], VINTAGE)["establishments"]
+        assert set(kept["siret"]) == set(expected["siret"])
+        billiards = kept.filter(pl.col("siret") == story(territory).naf25_cafe_siret).row(0, named=True)
+        assert billiards["activitePrincipaleEtablissement"] == CAFE_NAF25
+
+
+def test_a_naf_2025_main_activity_under_an_unknown_nomenclature_value_is_refused(tmp_path, stock):
+    future = naf2025_reference(stock).with_columns(
+        pl.col("nomenclatureActivitePrincipaleEtablissement").str.replace("NAF2025", "NACERev21")
+    ).drop(NAF25)
+    with pytest.raises(ParseError) as error:
+        read([_parquet(tmp_path, future)], VINTAGE)
+    message = str(error.value)
+    assert message.startswith(f"insee_sirene {VINTAGE} {FILE_NAME}: column nomenclatureActivitePrincipaleEtablissement")
+    assert "'NACERev21'" in message and "parse: naf25_nomenclatures" in message and "value set" in message
+
+
+def test_the_naf_2025_nomenclature_value_comes_from_the_catalogue(monkeypatch, tmp_path, stock, expected):
+    with_parse(monkeypatch, naf25_nomenclatures=["NACERev21"])
+    future = naf2025_reference(stock).with_columns(
+        pl.col("nomenclatureActivitePrincipaleEtablissement").str.replace("NAF2025", "NACERev21")
+    )
+    kept, _ = read([_parquet(tmp_path, future)], VINTAGE)["establishments"]
+    assert kept.height == expected.height
 
 
 def test_the_zipped_csv_gives_the_same_rows(tmp_path, stock, frame):
@@ -228,8 +391,28 @@ def test_sample_loads_as_many_rows_as_the_territory_has(tmp_path, mirror, expect
         ).fetchone()[0]
     cafes = expected.filter(pl.col("activitePrincipaleEtablissement") == "56.30Z")
     assert by_commune == dict(cafes.group_by("codeCommuneEtablissement").len().iter_rows())
+    assert outcome.rows["establishments"] == keep(expected, naf25=False).height + 1  # the bar-billard
     assert story(territory).lost_cafe_commune not in by_commune
     assert hidden == 1
+
+
+@pytest.mark.parametrize(
+    ("layout", "naf25"),
+    [(before_naf2025, False), (naf2025_reference, True)],
+    ids=["stock-before-2025-12", "naf-2025-reference-from-2027"],
+)
+def test_stocks_before_and_after_naf_2025_load(tmp_path, mirror, stock, layout, naf25):
+    """The catalogue checks accept a stock without the NAF 2025 column, and the NAF2025 nomenclature."""
+    write_parquet(layout(stock), parquet_of(mirror))
+    home = DataHome(tmp_path / "home").ensure()
+    outcome = load_from_folder(home, mirror, SOURCE, VINTAGE)
+    assert outcome.status == "loaded", outcome.detail
+    assert outcome.rows == {"establishments": keep(stock, naf25=naf25).height}
+    with duckdb.connect(str(home.work_db), read_only=True) as con:
+        nomenclatures = {r[0] for r in con.execute(
+            "select distinct nomenclatureActivitePrincipaleEtablissement from raw.insee_sirene__establishments"
+        ).fetchall()}  # fmt: skip
+    assert nomenclatures == ({"NAF2025"} if naf25 else {"NAFRev2"})
 
 
 def _rewrite(path: Path, change) -> None:
@@ -308,16 +491,24 @@ def test_broken_zip_is_refused_and_nothing_is_lost(tmp_path, mirror, stock, brea
 
 
 @pytest.mark.integration
-def test_staging_types_and_story(tmp_path, mirror, territory, expected):
+def test_staging_types_and_story(tmp_path, mirror, territory, stock, expected):
     home = DataHome(tmp_path / "home").ensure()
     assert load_from_folder(home, mirror, SOURCE, VINTAGE).status == "loaded"
+    # the month before, with its NAF 2025 codes written without their dot (5630Y)
+    write_stock_zip(without_dots(a_month_earlier(stock)), mirror / SOURCE / ZIP_VINTAGE / ZIP_NAME)
+    assert load_from_folder(home, mirror, SOURCE, ZIP_VINTAGE).status == "loaded"
     result = dbt_build(home.work_db, tmp_path, "path:models/staging/insee_sirene")
     assert result.returncode == 0, result.stdout[-3000:]
     tale = story(territory)
     with duckdb.connect(str(home.work_db), read_only=True) as con:
         relation = con.sql("select * from staging.stg_insee_sirene__establishments")
         types = {name: str(dtype) for name, dtype in zip(relation.columns, relation.types)}
-        view = relation.pl()
+        both = relation.pl()
+    view, earlier = both.filter(pl.col("vintage") == VINTAGE), both.filter(pl.col("vintage") == ZIP_VINTAGE)
+    # the dot is put back, and the same establishments are cafés in both months
+    assert earlier.select("siret", "naf_2025_code", "is_cafe").sort("siret").equals(
+        view.select("siret", "naf_2025_code", "is_cafe").sort("siret")
+    )
     assert types["created_on"] == "DATE" and types["x"] == types["y"] == "DOUBLE"
     assert types["is_active"] == types["is_partially_diffusible"] == "BOOLEAN"
     assert view.height == expected.height and view["is_active"].all()
@@ -327,3 +518,14 @@ def test_staging_types_and_story(tmp_path, mirror, territory, expected):
     assert set(view.filter(pl.col("commune_code").str.starts_with("974"))["coordinates_epsg"].drop_nulls()) == {2975}
     assert "69383" in set(view["commune_code"]) and "69123" not in set(view["commune_code"])
     assert view.filter(pl.col("naf_code") == "56.30Z")["name"].drop_nulls().len() > 100
+    # is_cafe: 56.30Z in NAF rév. 2, or 56.30Y in NAF 2025 (the bar-billard registered under 93.29Z)
+    assert types["is_cafe"] == "BOOLEAN" and view["is_cafe"].is_not_null().all()
+    cafes = view.filter(pl.col("is_cafe"))
+    assert cafes.height == expected.filter(is_cafe(expected)).height
+    assert set(cafes["naf_code"]) == {"56.30Z", "93.29Z"} and set(cafes["naf_2025_code"]) == {CAFE_NAF25}
+    billiards = view.filter(pl.col("siret") == tale.naf25_cafe_siret).row(0, named=True)
+    assert billiards["is_cafe"] and billiards["naf_nomenclature"] == "NAFRev2"
+    by_commune = cafes.filter(pl.col("commune_code") == tale.naf25_cafe_commune).height
+    assert by_commune == expected.filter(
+        is_cafe(expected) & (pl.col("codeCommuneEtablissement") == tale.naf25_cafe_commune)
+    ).height > 1

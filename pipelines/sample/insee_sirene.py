@@ -17,9 +17,17 @@ The story the tests check (see :func:`story`):
 * a brewery of 69381 runs a bar in Brussels: no commune code, a foreign country code;
 * a fast-food chain has its head office (70.10Z) in the largest town and restaurants in the next four;
 * old closed establishments still carry NAF rév. 1 codes (55.4A for a bar);
+* the active establishments also carry their NAF 2025 code (activitePrincipaleNAF25Etablissement,
+  in the stocks since December 2025: the sample's only month, 2026-11, has it); in the largest
+  town of Saône-et-Loire one of the cafés is a bar-billard registered under 93.29Z (autres
+  activités récréatives et de loisirs) in NAF rév. 2 that INSEE classes 56.30Y (débits de
+  boissons) in NAF 2025: only its NAF 2025 code makes it a café, and the town keeps the number
+  of cafés it would have had without it;
 * coordinates are Lambert-93 in metropolitan France and UTM 40S (EPSG:2975) in La Réunion.
 
-:func:`write_stock_zip` writes the same rows as INSEE's zipped CSV, for the tests of that layout.
+:func:`write_stock_zip` writes the same rows as INSEE's zipped CSV, for the tests of that layout;
+:func:`before_naf2025` gives the rows as a stock before December 2025 (no NAF 2025 column) and
+:func:`naf2025_reference` as a stock from 2027, when NAF 2025 is the reference nomenclature.
 """
 
 from __future__ import annotations
@@ -48,6 +56,9 @@ STOCK_END = date(2026, 10, 31)
 VILLAGE = 1_000  # inhabitants: below, a village has at most two cafés
 
 CAFE, RESTAURANT, FAST_FOOD, GROCERY, TOBACCO = "56.30Z", "56.10A", "56.10C", "47.11B", "47.26Z"
+LEISURE = "93.29Z"  # autres activités récréatives et de loisirs (the bar-billard's NAF rév. 2 code)
+NAF25 = "activitePrincipaleNAF25Etablissement"
+NAF2025_NOMENCLATURE = "NAF2025"  # assumed value of nomenclatureActivitePrincipaleEtablissement from 2027
 HEAD_OFFICE = "70.10Z"
 OLD_BAR = "55.4A"  # débits de boissons in NAF rév. 1, before 2008
 OTHER_ACTIVITIES = (
@@ -123,9 +134,10 @@ HIDDEN_FIELDS = (
     "enseigne1Etablissement", "denominationUsuelleEtablissement",
 )  # fmt: skip
 
-# activitePrincipaleNAF25Etablissement (in the stock since December 2025): codes in the NAF 2025
-# format, illustrative; INSEE's NAF rév. 2 → NAF 2025 table gives the real correspondences.
-NAF_2025 = {CAFE: "56.30Y", RESTAURANT: "56.11Y", FAST_FOOD: "56.11Y", GROCERY: "47.11Y", TOBACCO: "47.26Y"}
+# activitePrincipaleNAF25Etablissement (in the stock since December 2025), as the catalogue's
+# `parse: naf25_codes` has them: 56.30Y, 56.11J and 47.11G are seen in the real stock, 56.11G and
+# 47.26Y are assumed (see the catalogue).
+NAF_2025 = {CAFE: "56.30Y", RESTAURANT: "56.11G", FAST_FOOD: "56.11J", GROCERY: "47.11G", TOBACCO: "47.26Y"}
 
 _CAFE_NAMES = ("CAFE DU COMMERCE", "BAR DE LA PLACE", "LE CENTRAL", "CAFE DE LA MAIRIE", "LE BALTO", "BAR DES SPORTS")
 _RESTAURANT_NAMES = ("AUBERGE DU VILLAGE", "LA TABLE DU MARCHE", "LE RELAIS", "CHEZ MARIE", "LA BONNE ETAPE")
@@ -145,12 +157,15 @@ class Story:
     partial_cafe_siret: str
     abroad_siret: str  # a bar in Brussels run by a company of 69381
     chain_siren: str  # a fast-food chain with establishments in several towns
+    naf25_cafe_commune: str  # a town one of whose cafés is a café in NAF 2025 only
+    naf25_cafe_siret: str
 
 
 def story(territory: Territory) -> Story:
     """Which communes and establishments carry the sample's story."""
     villages = _villages(territory)
     lost, never, partial = villages["71"][0], villages["71"][1], villages["2A"][0]
+    town = _towns(territory)["71"][0]
     return Story(
         lost_cafe_commune=lost.code,
         lost_cafe_siret=_siret(_siren(f"{territory.seed}-lost-cafe"), 1),
@@ -159,6 +174,8 @@ def story(territory: Territory) -> Story:
         partial_cafe_siret=_siret(_siren(f"{territory.seed}-partial-cafe"), 1),
         abroad_siret=_siret(_siren(f"{territory.seed}-brewery"), 2),
         chain_siren=_siren(f"{territory.seed}-chain"),
+        naf25_cafe_commune=town.code,
+        naf25_cafe_siret=_siret(_siren(f"{territory.seed}-naf25-cafe"), 1),
     )
 
 
@@ -188,6 +205,10 @@ def establishments(territory: Territory) -> pl.DataFrame:
         elif place.code == tale.partial_cafe_commune:
             activities = [(a, s) for a, s in activities if a not in (CAFE, OLD_BAR)]
             rows.append(_partial_cafe(rng, place, tale))
+        elif place.code == tale.naf25_cafe_commune:
+            # one of the town's open cafés is the bar-billard: as many cafés as without it
+            activities.remove((CAFE, "A"))
+            rows.append(_naf25_cafe(rng, place, tale))
         rows += [
             _establishment(rng, place, activity, state, siren=_numbered_siren(index, number))
             for number, (activity, state) in enumerate(activities)
@@ -199,8 +220,12 @@ def establishments(territory: Territory) -> pl.DataFrame:
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """Write establishments as data.gouv.fr's Parquet, with the same bytes on every call."""
-    table = frame.to_arrow().cast(SCHEMA)
+    """Write establishments as data.gouv.fr's Parquet, with the same bytes on every call.
+
+    The frame may lack columns of the official layout (a stock before December 2025 has no
+    activitePrincipaleNAF25Etablissement); the others keep their order and types.
+    """
+    table = frame.to_arrow().cast(pa.schema([field for field in SCHEMA if field.name in frame.columns]))
     pq.write_table(table, path, compression="snappy", row_group_size=100_000, store_schema=False)
 
 
@@ -215,6 +240,28 @@ def write_stock_zip(frame: pl.DataFrame, path: Path, *, encoding: str = "utf-8")
     Path(path).write_bytes(buffer.getvalue())
 
 
+def before_naf2025(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows as a stock before December 2025 would hold them: no NAF 2025 column."""
+    return frame.drop(NAF25)
+
+
+def naf2025_reference(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows as a stock from January 2027 might hold them, NAF 2025 being the reference.
+
+    An establishment with a NAF 2025 code has it as its main activity, under the nomenclature
+    NAF2025 (the value INSEE will use is assumed); the others keep their older code. The
+    NAF 2025 column stays, as it may or may not.
+    """
+    has_naf25 = pl.col(NAF25).is_not_null()
+    return frame.with_columns(
+        pl.when(has_naf25).then(pl.col(NAF25)).otherwise(pl.col("activitePrincipaleEtablissement"))
+        .alias("activitePrincipaleEtablissement"),
+        pl.when(has_naf25).then(pl.lit(NAF2025_NOMENCLATURE))
+        .otherwise(pl.col("nomenclatureActivitePrincipaleEtablissement"))
+        .alias("nomenclatureActivitePrincipaleEtablissement"),
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------
 # What each commune has
 # --------------------------------------------------------------------------------------------
@@ -226,6 +273,16 @@ def _villages(territory: Territory) -> dict[str, list[Commune]]:
         if (commune.population or 0) < VILLAGE:
             villages.setdefault(commune.departement, []).append(commune)
     return villages
+
+
+def _towns(territory: Territory) -> dict[str, list[Commune]]:
+    """Communes of at least VILLAGE inhabitants by département, the largest first."""
+    geography = territory.geography(GEOGRAPHY_VINTAGE)
+    towns: dict[str, list[Commune]] = {}
+    for commune in sorted(geography.actuelles, key=lambda c: (-(c.population or 0), c.code)):
+        if (commune.population or 0) >= VILLAGE and not _has_arrondissements(commune, geography.communes):
+            towns.setdefault(commune.departement, []).append(commune)
+    return towns
 
 
 def _has_arrondissements(commune: Commune, communes) -> bool:
@@ -325,6 +382,16 @@ def _partial_cafe(rng: random.Random, place: Commune, tale: Story) -> dict:
         dateDernierTraitementEtablissement=datetime(2026, 10, 14, 16, 2, 9),
     )  # fmt: skip
     return row | {field: HIDDEN for field in HIDDEN_FIELDS}
+
+
+def _naf25_cafe(rng: random.Random, place: Commune, tale: Story) -> dict:
+    """A bar-billard registered under 93.29Z in NAF rév. 2, a débit de boissons (56.30Y) in NAF 2025."""
+    return _establishment(
+        rng, place, LEISURE, "A", tale.naf25_cafe_siret[:9],
+        nic=tale.naf25_cafe_siret[9:], siret=tale.naf25_cafe_siret,
+        dateCreationEtablissement=date(2009, 9, 1), dateDebut=date(2009, 9, 1),
+        enseigne1Etablissement="LE BILLARD CLUB", activitePrincipaleNAF25Etablissement=NAF_2025[CAFE],
+    )  # fmt: skip
 
 
 def _brewery(territory: Territory, lyon_1: Commune, tale: Story) -> list[dict]:

@@ -1,10 +1,10 @@
--- Cafés and bars (active SIRENE establishments with NAF 56.30Z): cafe_count, has_cafe and
--- no_cafe_population_share. Every commune has a count (0 without a café) for the loaded
+-- Cafés and bars (active SIRENE establishments with NAF rév. 2 56.30Z or NAF 2025 56.30Y: the
+-- staging's is_cafe): cafe_count, has_cafe and no_cafe_population_share. Every commune has a count (0 without a café) for the loaded
 -- stock vintages.
 with cafes as (
     select vintage, commune_code, count(*)::double as cafes
     from {{ ref('stg_insee_sirene__establishments') }}
-    where is_active and naf_code = '56.30Z' and commune_code is not null
+    where is_active and is_cafe and commune_code is not null
     group by all
 ),
 

@@ -1,8 +1,14 @@
 """INSEE Sirene establishments stock (StockEtablissement_utf8): cafés, restaurants, village shops.
 
 The national stock holds about 40 million establishments, so it is never loaded whole:
-DuckDB scans the file and keeps the active establishments whose NAF rév. 2 code is in the
-vintage's `parse: naf_codes` (catalogue), with the columns the warehouse uses, as text.
+DuckDB scans the file and keeps the active establishments of the wanted activities, with the
+columns the warehouse uses, as text. An establishment is kept when
+* its NAF rév. 2 code (nomenclature NAFRev2) is in the vintage's `parse: naf_codes`, or
+* its NAF 2025 code (activitePrincipaleNAF25Etablissement, in the stocks since December 2025;
+  a stock without that column is read with the first clause only) is in `parse: naf25_codes`, or
+* its main activity is itself a NAF 2025 code of `parse: naf25_codes` (NAF 2025 becomes the
+  reference nomenclature on 1 January 2027); its nomenclature value must then be one of
+  `parse: naf25_nomenclatures`, else the file is refused with the value it carries.
 
 Reads data.gouv.fr's Parquet (StockEtablissement_utf8.parquet, typed columns) or INSEE's
 zipped CSV (StockEtablissement_utf8.zip). The CSV is first extracted to a temporary folder
@@ -18,6 +24,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -67,16 +74,25 @@ KEPT_COLUMNS = (
     "nomenclatureActivitePrincipaleEtablissement", "caractereEmployeurEtablissement",
     "activitePrincipaleNAF25Etablissement",
 )  # fmt: skip
-STATE, NOMENCLATURE, ACTIVITY = (
+STATE, NOMENCLATURE, ACTIVITY, ACTIVITY_NAF25 = (
     "etatAdministratifEtablissement",
     "nomenclatureActivitePrincipaleEtablissement",
     "activitePrincipaleEtablissement",
+    "activitePrincipaleNAF25Etablissement",
 )
+NAF_REV2 = "NAFRev2"
 PROCESSED = "dateDernierTraitementEtablissement"
 
-# Used when a vintage's catalogue entry has no `parse: naf_codes`.
+# Used when a vintage's catalogue entry has no `parse: naf_codes` / `naf25_codes` / `naf25_nomenclatures`.
 DEFAULT_NAF_CODES = ("56.30Z",)
+DEFAULT_NAF25_CODES = ("56.30Y",)
+DEFAULT_NAF25_NOMENCLATURES = ("NAF2025",)
 NAF_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}[A-Z]$")
+# NAF 2025 sub-classes: the NACE Rev. 2.1 class with its dot and a letter, Y for a class that is
+# not subdivided (Z in NAF rév. 2) and G, H, J… for the sub-classes of a divided one (every code
+# seen in the stock so far: 56.30Y, 56.11J, 47.11G, 43.22H…), so they never collide with rév. 2 codes.
+NAF25_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}[G-Y]$")
+NOMENCLATURE_VALUE = re.compile(r"^[A-Za-z0-9]+$")
 MONTH_VINTAGE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 # Rows a stock may hold that were processed in its own month (its first hours): beyond, it is the next stock.
 LATE_ROWS_TOLERATED = 10
@@ -85,14 +101,27 @@ DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 def read(
-    files: Sequence[Path], vintage: str, source: str = SOURCE, *, naf_codes: Sequence[str] | None = None
+    files: Sequence[Path],
+    vintage: str,
+    source: str = SOURCE,
+    *,
+    naf_codes: Sequence[str] | None = None,
+    naf25_codes: Sequence[str] | None = None,
 ) -> dict[str, tuple[pl.DataFrame, Path]]:
     """The active establishments of the wanted NAF codes from the newest Parquet or ZIP file.
 
-    `naf_codes` defaults to the vintage's `parse: naf_codes` in the catalogue.
+    `naf_codes` (NAF rév. 2) and `naf25_codes` (NAF 2025) default to the vintage's
+    `parse: naf_codes` and `parse: naf25_codes` in the catalogue; `naf25_codes=()` keeps
+    only the rév. 2 clause.
     """
-    codes = tuple(naf_codes) if naf_codes is not None else naf_codes_for(vintage, source)
-    check_naf_codes(codes, source)
+    codes = Codes(
+        tuple(naf_codes) if naf_codes is not None else naf_codes_for(vintage, source),
+        tuple(naf25_codes) if naf25_codes is not None else naf25_codes_for(vintage, source),
+        naf25_nomenclatures_for(vintage, source),
+    )
+    check_naf_codes(codes.rev2, source)
+    check_naf25_codes(codes.naf25, source)
+    check_naf25_nomenclatures(codes.nomenclatures, source)
     required = required_columns(source)
     for path in files:
         where = describe(source, vintage, path)
@@ -102,6 +131,7 @@ def read(
             frame = _read_zipped_csv(path, codes, required, where)
         else:
             continue
+        check_naf25_nomenclature_values(frame, codes, where, source)
         check_stock_month(frame, vintage, where)
         return {ENTITY: (frame, path)}
     names = ", ".join(p.name for p in files) or "no file"
@@ -111,13 +141,51 @@ def read(
     )
 
 
-def naf_codes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
-    """The NAF codes kept for a vintage: its `parse: naf_codes` in the catalogue, else the default."""
+@dataclass(frozen=True)
+class Codes:
+    """What the filter keeps: NAF rév. 2 codes, NAF 2025 codes, the nomenclature values of NAF 2025."""
+
+    rev2: tuple[str, ...]
+    naf25: tuple[str, ...]
+    nomenclatures: tuple[str, ...]
+
+    @property
+    def naf25_spellings(self) -> tuple[str, ...]:
+        """The NAF 2025 codes as Sirene writes them (56.30Y) and without their dot (5630Y, INSEE's own tools)."""
+        return (*self.naf25, *(code.replace(".", "") for code in self.naf25))
+
+    def describe(self) -> str:
+        naf25 = f", or NAF 2025 {', '.join(self.naf25)}" if self.naf25 else ""
+        return f"NAF rév. 2 {', '.join(self.rev2)}{naf25}"
+
+
+def _parse_setting(vintage: str, source: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A list under the vintage's `parse:` in the catalogue, else the default (also when the key is absent)."""
     try:
         parse = get_source(source).vintage(vintage).extra.get("parse") or {}
     except CatalogueError:
-        return DEFAULT_NAF_CODES
-    return tuple(str(code) for code in parse.get("naf_codes") or DEFAULT_NAF_CODES)
+        return default
+    values = parse.get(key)
+    return default if values is None else tuple(str(value) for value in values)
+
+
+def naf_codes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
+    """The NAF rév. 2 codes kept for a vintage: its `parse: naf_codes` in the catalogue, else the default."""
+    return _parse_setting(vintage, source, "naf_codes", DEFAULT_NAF_CODES) or DEFAULT_NAF_CODES
+
+
+def naf25_codes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
+    """The NAF 2025 codes kept for a vintage: its `parse: naf25_codes` (may be empty), else the default."""
+    return _parse_setting(vintage, source, "naf25_codes", DEFAULT_NAF25_CODES)
+
+
+def naf25_nomenclatures_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
+    """The nomenclature values meaning NAF 2025: the vintage's `parse: naf25_nomenclatures`, else the default."""
+    return _parse_setting(vintage, source, "naf25_nomenclatures", DEFAULT_NAF25_NOMENCLATURES)
+
+
+def _catalogue_file(source: str) -> Path:
+    return CATALOGUE_DIR / (source + ".yml")
 
 
 def check_naf_codes(codes: Sequence[str], source: str = SOURCE) -> None:
@@ -126,9 +194,68 @@ def check_naf_codes(codes: Sequence[str], source: str = SOURCE) -> None:
     if wrong or not codes:
         raise CatalogueError(
             f"{source}: the NAF codes to keep must be NAF rév. 2 codes with their dot, like '56.30Z'; "
-            f"got {', '.join(repr(c) for c in wrong) or 'none'}. Fix `parse: naf_codes` in "
-            f"{CATALOGUE_DIR / (source + '.yml')}"
+            f"got {', '.join(repr(c) for c in wrong) or 'none'}. Fix `parse: naf_codes` in {_catalogue_file(source)}"
         )
+
+
+def check_naf25_codes(codes: Sequence[str], source: str = SOURCE) -> None:
+    """NAF 2025 codes are written with their dot and end in Y or G…X ('56.30Y', '56.11J').
+
+    An empty list is allowed (only the NAF rév. 2 clause then applies). A code ending in Z or
+    A…F is a NAF rév. 2 code put in the wrong list.
+    """
+    wrong = [code for code in codes if not NAF25_CODE.match(code)]
+    if not wrong:
+        return
+    rev2 = [repr(code) for code in wrong if NAF_CODE.match(code)]
+    hint = ""
+    if rev2:
+        are = "is a NAF rév. 2 code" if len(rev2) == 1 else "are NAF rév. 2 codes"
+        hint = f" ({', '.join(rev2)} {are}: those go in `parse: naf_codes`)"
+    raise CatalogueError(
+        f"{source}: the NAF 2025 codes to keep must be NAF 2025 sub-classes with their dot, ending in Y "
+        f"(class not subdivided) or G, H, J…, like '56.30Y' or '56.11J'; got {', '.join(repr(c) for c in wrong)}"
+        f"{hint}. Fix `parse: naf25_codes` in {_catalogue_file(source)}"
+    )
+
+
+def check_naf25_nomenclatures(values: Sequence[str], source: str = SOURCE) -> None:
+    """The nomenclature values of NAF 2025 are plain words ('NAF2025'), at least one."""
+    wrong = [value for value in values if not NOMENCLATURE_VALUE.match(value)]
+    if wrong or not values:
+        raise CatalogueError(
+            f"{source}: `parse: naf25_nomenclatures` must list the {NOMENCLATURE} values of NAF 2025, "
+            f"letters and digits only, like 'NAF2025'; got {', '.join(repr(v) for v in wrong) or 'none'}. "
+            f"Fix it in {_catalogue_file(source)}"
+        )
+
+
+def check_naf25_nomenclature_values(frame: pl.DataFrame, codes: Codes, where: str, source: str = SOURCE) -> None:
+    """Refuse a main activity in NAF 2025 under a nomenclature value the catalogue does not know.
+
+    From 2027 activitePrincipaleEtablissement holds NAF 2025 codes; the filter keeps them
+    whatever nomenclature value comes with them (other than NAFRev2), so that a new name
+    cannot make them vanish silently: it is named here instead.
+    """
+    if not codes.naf25 or frame.is_empty():
+        return
+    unknown = frame.filter(
+        pl.col(ACTIVITY).is_in(codes.naf25_spellings)
+        & (pl.col(NOMENCLATURE).fill_null("") != NAF_REV2)
+        & ~pl.col(NOMENCLATURE).fill_null("").is_in(codes.nomenclatures)
+    )
+    if unknown.is_empty():
+        return
+    values = unknown.group_by(pl.col(NOMENCLATURE).fill_null("(empty)")).len().sort("len", descending=True)
+    found = ", ".join(f"{value!r} ({count} establishments)" for value, count in values.iter_rows())
+    example = unknown.row(0, named=True)
+    raise ParseError(
+        f"{where}: column {NOMENCLATURE}: establishments whose {ACTIVITY} is a NAF 2025 code "
+        f"(e.g. {example[ACTIVITY]}, SIRET {example.get('siret', '?')}) carry the nomenclature value {found}, "
+        f"neither NAFRev2 nor a NAF 2025 value the catalogue knows ({', '.join(codes.nomenclatures)}). "
+        f"If it is INSEE's name for NAF 2025, add it to `parse: naf25_nomenclatures` and to the value set "
+        f"of {NOMENCLATURE} in {_catalogue_file(source)}"
+    )
 
 
 def required_columns(source: str = SOURCE) -> tuple[str, ...]:
@@ -170,7 +297,7 @@ def check_stock_month(frame: pl.DataFrame, vintage: str, where: str) -> None:
         )
 
 
-def _read_parquet(path: Path, codes: tuple[str, ...], required: Sequence[str], where: str) -> pl.DataFrame:
+def _read_parquet(path: Path, codes: Codes, required: Sequence[str], where: str) -> pl.DataFrame:
     with tempfile.TemporaryDirectory(prefix="insee_sirene-") as work, _connect(Path(work)) as con:
         try:
             con.read_parquet(str(path)).create_view("stock")
@@ -179,7 +306,7 @@ def _read_parquet(path: Path, codes: tuple[str, ...], required: Sequence[str], w
         return _select(con, codes, required, where)
 
 
-def _read_zipped_csv(path: Path, codes: tuple[str, ...], required: Sequence[str], where: str) -> pl.DataFrame:
+def _read_zipped_csv(path: Path, codes: Codes, required: Sequence[str], where: str) -> pl.DataFrame:
     try:
         members = [m for m in list_members(path) if m.lower().endswith(".csv")]
     except ArchiveError as exc:
@@ -220,7 +347,7 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _select(
-    con: duckdb.DuckDBPyConnection, codes: tuple[str, ...], required: Sequence[str], where: str, *, csv: bool = False
+    con: duckdb.DuckDBPyConnection, codes: Codes, required: Sequence[str], where: str, *, csv: bool = False
 ) -> pl.DataFrame:
     """Run the filtered scan of the `stock` view; every kept column comes back as text."""
     try:
@@ -230,11 +357,10 @@ def _select(
         raise ParseError(f"{where}: {problem}") from None
     _check_columns(list(types), required, where)
     kept = [c for c in KEPT_COLUMNS if c in types]
-    listed = ", ".join(f"'{code}'" for code in codes)  # checked by check_naf_codes: no quotes possible
     query = f"""
         select {", ".join(f'"{c}"' for c in kept)}
         from (select {", ".join(f'{_as_text(c, types[c])} as "{c}"' for c in kept)} from stock)
-        where "{STATE}" = 'A' and "{NOMENCLATURE}" = 'NAFRev2' and "{ACTIVITY}" in ({listed})
+        where "{STATE}" = 'A' and ({_activity_filter(codes, has_naf25=ACTIVITY_NAF25 in types)})
         {"order by siret" if "siret" in kept else ""}
     """
     try:
@@ -244,10 +370,27 @@ def _select(
         raise ParseError(f"{where}: {problem}") from None
     if frame.is_empty():
         raise ParseError(
-            f"{where}: no active establishment with the NAF codes {', '.join(codes)} in the file; "
+            f"{where}: no active establishment with the NAF codes {codes.describe()} in the file; "
             "is it the StockEtablissement file, and complete?"
         )
     return frame.select(pl.all().cast(pl.Utf8))
+
+
+def _activity_filter(codes: Codes, *, has_naf25: bool) -> str:
+    """SQL keeping the wanted activities, in NAF rév. 2 or in NAF 2025 (see the module docstring).
+
+    The codes are checked by check_naf_codes and check_naf25_codes: no quote can get in.
+    """
+    rev2 = ", ".join(f"'{code}'" for code in codes.rev2)
+    clauses = [f""""{NOMENCLATURE}" = '{NAF_REV2}' and "{ACTIVITY}" in ({rev2})"""]
+    if codes.naf25:
+        # with and without the dot: the stocks seen so far write 56.30Y, INSEE's NAF 2025 tools 5630Y
+        naf25 = ", ".join(f"'{code}'" for code in codes.naf25_spellings)
+        if has_naf25:  # in the stocks since December 2025
+            clauses.append(f'"{ACTIVITY_NAF25}" in ({naf25})')
+        # From 2027 the main activity is in NAF 2025 (its codes cannot be rév. 2 codes: they end in Y or G…X).
+        clauses.append(f"""coalesce("{NOMENCLATURE}", '') <> '{NAF_REV2}' and "{ACTIVITY}" in ({naf25})""")
+    return " or ".join(f"({clause})" for clause in clauses)
 
 
 def _check_columns(present: list[str], required: Sequence[str], where: str) -> None:

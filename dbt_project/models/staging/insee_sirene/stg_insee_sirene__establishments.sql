@@ -1,3 +1,13 @@
+{#- Cafés and bars (débits de boissons): 56.30Z in NAF rév. 2, 56.30Y in NAF 2025. Each must also
+    be kept by the reader: pipelines/sources/catalogue/insee_sirene.yml, parse: naf_codes and
+    naf25_codes (tests/test_source_insee_sirene.py checks it). -#}
+{%- set cafe_naf_codes = ['56.30Z'] -%}
+{%- set cafe_naf_2025_codes = ['56.30Y'] -%}
+{%- set rev2_list = "'" ~ cafe_naf_codes | join("', '") ~ "'" -%}
+{%- set naf25_list = "'" ~ cafe_naf_2025_codes | join("', '") ~ "'" -%}
+{#- Sirene writes its codes with their dot (56.30Z, 56.30Y); one written without (5630Y, as in
+    INSEE's own NAF 2025 tools) gets it back, so that it is still recognised. -#}
+{%- set dotted = "case when regexp_full_match(COLUMN, '[0-9]{4}[A-Z]') then substr(COLUMN, 1, 2) || '.' || substr(COLUMN, 3) else COLUMN end" -%}
 with source as (
     select * from {{ source('insee_sirene', 'establishments') }}
 ),
@@ -10,8 +20,9 @@ renamed as (
         -- Paris, Lyon and Marseille establishments carry their arrondissement; abroad: null
         {{ normalise_commune_code('codeCommuneEtablissement') }} as commune_code,
         codePostalEtablissement as postal_code,
-        activitePrincipaleEtablissement as naf_code,
-        activitePrincipaleNAF25Etablissement as naf_2025_code,
+        {{ dotted | replace('COLUMN', 'activitePrincipaleEtablissement') }} as naf_code,
+        nomenclatureActivitePrincipaleEtablissement as naf_nomenclature,
+        {{ dotted | replace('COLUMN', 'activitePrincipaleNAF25Etablissement') }} as naf_2025_code,
         etatAdministratifEtablissement = 'A' as is_active,
         -- 'P': a person asked to hide the address, coordinates and names ([ND]); the commune stays
         statutDiffusionEtablissement = 'P' as is_partially_diffusible,
@@ -43,4 +54,14 @@ renamed as (
     from source
 )
 
-select * from renamed
+select
+    *,
+    -- a café in NAF rév. 2, or in NAF 2025 (its own column since December 2025, and the main
+    -- activity from 2027, when NAF 2025 becomes the reference nomenclature)
+    coalesce(
+        (naf_nomenclature = 'NAFRev2' and naf_code in ({{ rev2_list }}))
+        or naf_2025_code in ({{ naf25_list }})
+        or (naf_nomenclature <> 'NAFRev2' and naf_code in ({{ naf25_list }})),
+        false
+    ) as is_cafe
+from renamed
