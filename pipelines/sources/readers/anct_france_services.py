@@ -1,8 +1,18 @@
-"""ANCT France Services: one point per labelled space, antenna or itinerant bus (GeoJSON).
+"""ANCT France Services: one point per labelled space, antenna or itinerant bus.
 
-The properties are kept as published (MATRICULE, lib_france_services, insee_com, LATITUDE,
-LONGITUDE…); ``lon_wgs84`` and ``lat_wgs84`` are added from the point geometry, or from the
-LONGITUDE and LATITUDE properties for a feature without geometry.
+Two layouts, handed over with the same columns (the names of the older layout):
+
+* the national list of data.gouv.fr (``liste-fs-<date>.csv``, since 2024): one row per
+  site, columns id_fs, lib_fs, insee_com, latitude, longitude, type_fs, format_fs… Its
+  columns are renamed by :data:`LIST_COLUMNS`; the separator (``,`` or ``;``) is taken
+  from the header line and a UTF-8 BOM is dropped;
+* the GeoJSON of the ANCT cartography team (2020): properties MATRICULE,
+  lib_france_services, insee_com, LATITUDE, LONGITUDE, FORMAT_FS, categorie… kept as
+  published.
+
+``lon_wgs84`` and ``lat_wgs84`` are the point's coordinates: the list's longitude and
+latitude as published, or the GeoJSON point geometry (its LONGITUDE and LATITUDE
+properties for a feature without geometry).
 """
 
 from __future__ import annotations
@@ -13,32 +23,62 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sources.readers.anct_qpv import feature_properties, load_features
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, read_bytes
+from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, read_bytes, read_csv_text
 
 SOURCE = "anct_france_services"
 PROPERTIES = (
     "MATRICULE", "lib_france_services", "insee_com", "lib_com", "code_postal", "ADRESSE", "DEPARTEMENT",
-    "FORMAT_FS", "categorie", "ITINERANCE", "Labellisation", "LONGITUDE", "LATITUDE",
+    "FORMAT_FS", "categorie", "ITINERANCE", "Groupe", "Labellisation", "LONGITUDE", "LATITUDE",
 )  # fmt: skip
 REQUIRED = ("MATRICULE", "lib_france_services")
+# Column of the national list -> name handed over (that of the GeoJSON where it has one).
+LIST_COLUMNS = {
+    "id_fs": "MATRICULE", "lib_fs": "lib_france_services", "insee_com": "insee_com", "lib_com": "lib_com",
+    "code_postal": "code_postal", "adresse": "ADRESSE", "insee_dep": "DEPARTEMENT", "type_fs": "TYPE_FS",
+    "format_fs": "FORMAT_FS", "groupe_fs": "Groupe", "labellisation_fs": "Labellisation",
+    "longitude": "LONGITUDE", "latitude": "LATITUDE",
+}  # fmt: skip
+LIST_REQUIRED = ("id_fs", "lib_fs", "longitude", "latitude")
 # Decimals kept for coordinates (about 1 mm): enough, and never written in exponent form.
 COORDINATE_SCALE = 8
 
 
 def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str, tuple[pl.DataFrame, Path]]:
-    """The points of the newest GeoJSON of the vintage, with the file they came from."""
-    path = next((p for p in files if p.name.lower().endswith((".geojson", ".json"))), None)
+    """The points of the newest list (CSV) or GeoJSON of the vintage, with the file they came from."""
+    path = next((p for p in files if p.name.lower().endswith((".csv", ".geojson", ".json"))), None)
     if path is None:
         names = ", ".join(p.name for p in files) or "no file"
-        raise IncompleteVintage(f"{source} {vintage}: no France Services GeoJSON among the snapshot files ({names})")
+        raise IncompleteVintage(
+            f"{source} {vintage}: no France Services list (.csv or .geojson) among the snapshot files ({names})"
+        )
     where = describe(source, vintage, path)
-    features = load_features(read_bytes(path), where)
+    read_layout = _read_list if path.name.lower().endswith(".csv") else _read_geojson
+    return {"points": (read_layout(read_bytes(path), where), path)}
+
+
+def _read_list(data: bytes, where: str) -> pl.DataFrame:
+    """The national list: its columns renamed, lon_wgs84 and lat_wgs84 its longitude and latitude."""
+    header = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    separator = ";" if header.count(b";") > header.count(b",") else ","
+    frame = read_csv_text(data, where, separator=separator)
+    missing = [c for c in LIST_REQUIRED if c not in frame.columns]
+    if missing:
+        raise ParseError(
+            f"{where}: column {', '.join(missing)} is missing from the France Services list "
+            f"(the file has: {', '.join(frame.columns[:30]) or 'no column'}); was it renamed?"
+        )
+    frame = frame.select([pl.col(c).alias(name) for c, name in LIST_COLUMNS.items() if c in frame.columns])
+    return frame.with_columns(pl.col("LONGITUDE").alias("lon_wgs84"), pl.col("LATITUDE").alias("lat_wgs84"))
+
+
+def _read_geojson(data: bytes, where: str) -> pl.DataFrame:
+    """The GeoJSON's known properties, and the coordinates of each point."""
+    features = load_features(data, where)
     properties = feature_properties(features, where)
     # Only the known properties are kept, unless one is missing: validation then names a renamed one.
     if set(REQUIRED) <= set(properties.columns):
         properties = properties.select([c for c in PROPERTIES if c in properties.columns])
-    points = properties.hstack(_coordinates(features, properties, where))
-    return {"points": (points, path)}
+    return properties.hstack(_coordinates(features, properties, where))
 
 
 def _coordinates(features: list[dict], properties: pl.DataFrame, where: str) -> pl.DataFrame:

@@ -18,7 +18,17 @@ renamed as (
         ADRESSE as address,
         FORMAT_FS as format,
         categorie as category,
-        coalesce(ITINERANCE = 'Oui' or categorie ilike '%itinerant%', false) as is_itinerant,
+        -- the list's type_fs; the 2020 GeoJSON has none, its categorie says the same
+        coalesce(
+            TYPE_FS,
+            case when categorie ilike 'antenne%' then 'Antenne' when categorie is not null then 'Principal' end
+        ) as site_type,
+        -- GeoJSON: ITINERANCE or the category; list: format_fs Itinérante or Bus_équivalent
+        coalesce(
+            ITINERANCE = 'Oui' or categorie ilike '%itinerant%' or FORMAT_FS in ('Itinérante', 'Bus_équivalent'),
+            false
+        ) as is_itinerant,
+        Labellisation as labelling,
         try_cast(lon_wgs84 as double) as longitude,
         try_cast(lat_wgs84 as double) as latitude,
         _snapshot_sha256 as snapshot_sha256
