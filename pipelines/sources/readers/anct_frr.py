@@ -1,4 +1,9 @@
-"""France Ruralités Revitalisation: the `;` list of communes and their FRR classification.
+"""France Ruralités Revitalisation: the list of communes and their FRR classification.
+
+Two layouts with the same columns (Code_insee, Departement, Commune, Classement FRR et
+FRR+ au <date>): the ministry's workbook (.xlsx, read with DuckDB's excel extension from
+its first sheet, or the first whose name has "FRR", at the header row found by content,
+whatever title rows come before it), and its `;` CSV export, each line ending with a `;`.
 
 The classification column's header carries the date of the list ("Classement FRR et FRR+
 au 10 juillet 2025"), so each new list would bring a new column name: the reader hands it
@@ -12,29 +17,75 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, read_bytes, read_csv_text
+from pipelines.sources.readers.drees_apl import sheet_names
 
 SOURCE = "anct_frr"
 CLASSIFICATION = "Classement FRR et FRR+"
 LIST_DATE = "Date du classement"
+CODE = "Code_insee"
+HEADER_SEARCH_ROWS = 30  # the header row is looked for in the first rows of the sheet
+LAST_ROW = 100_000  # far above the ~35,000 communes
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre")  # fmt: skip
 
 
 def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str, tuple[pl.DataFrame, Path]]:
-    """The communes of the newest CSV of the vintage: {"communes": (frame, file)}."""
-    lists = [p for p in files if p.name.lower().endswith(".csv")]
-    if not lists:
+    """The communes of the newest workbook or CSV of the vintage: {"communes": (frame, file)}."""
+    path = next((p for p in files if p.name.lower().endswith((".xlsx", ".csv"))), None)
+    if path is None:
         names = ", ".join(p.name for p in files) or "no file"
-        raise IncompleteVintage(f"{source} {vintage}: no FRR list (.csv) among the snapshot files ({names})")
-    path = lists[0]
+        raise IncompleteVintage(f"{source} {vintage}: no FRR list (.xlsx or .csv) among the snapshot files ({names})")
     where = describe(source, vintage, path)
-    frame = read_csv_text(read_bytes(path), where, separator=";")
-    # Every line ends with ';': polars sees one more, unnamed and empty, column.
+    if path.name.lower().endswith(".xlsx"):
+        frame = _read_workbook(path, where)
+    else:
+        frame = read_csv_text(read_bytes(path), where, separator=";")
+    # Every CSV line ends with ';' (and a sheet may have empty columns): unnamed, empty columns go.
     frame = frame.drop([c for c in frame.columns if not c.strip() and frame[c].is_null().all()])
     return {"communes": (_name_classification(frame, where), path)}
+
+
+def _read_workbook(path: Path, where: str) -> pl.DataFrame:
+    """The rows under the header row (the one starting with Code_insee) of the list's sheet, as text."""
+    sheets = sheet_names(path, where)
+    sheet = next((name for name in sheets if "frr" in name.casefold()), sheets[0] if sheets else None)
+    if sheet is None:
+        raise ParseError(f"{where}: the workbook has no sheet")
+    where = f"{where} (sheet '{sheet}')"
+    with duckdb.connect() as con:
+        try:
+            con.execute("load excel")
+        except duckdb.Error as exc:
+            raise RuntimeError(
+                "DuckDB's excel extension is not installed: run `python -m pipelines.warehouse.extensions` once"
+            ) from exc
+        top = _query(con, path, sheet, f"A1:Z{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
+        found = next((i for i, row in enumerate(top) if (row[0] or "").strip().casefold() == CODE.casefold()), None)
+        if found is None:
+            raise ParseError(
+                f"{where}: no header row starting with {CODE} in the first {HEADER_SEARCH_ROWS} rows; expected "
+                f"{CODE}, Departement, Commune, 'Classement FRR et FRR+ au <date>' (was the code column renamed?)"
+            )
+        width = max(i for i, cell in enumerate(top[found]) if cell and cell.strip()) + 1
+        last = chr(ord("A") + width - 1)
+        frame = _query(con, path, sheet, f"A{found + 1}:{last}{LAST_ROW}", header=True, where=where).pl()
+    # The range runs past the data: those rows come back empty.
+    return frame.filter(~pl.all_horizontal(pl.all().is_null()))
+
+
+def _query(con, path: Path, sheet: str, cells: str, *, header: bool, where: str) -> duckdb.DuckDBPyConnection:
+    """read_xlsx of a range, every cell as text; a sheet DuckDB cannot read becomes a ParseError."""
+    try:
+        return con.execute(
+            "select * from read_xlsx(?, sheet = ?, range = ?, header = ?, all_varchar = true)",
+            [str(path), sheet, cells, header],
+        )
+    except duckdb.Error as exc:
+        raise ParseError(f"{where}: the sheet cannot be read ({exc})") from None
 
 
 def _name_classification(frame: pl.DataFrame, where: str) -> pl.DataFrame:

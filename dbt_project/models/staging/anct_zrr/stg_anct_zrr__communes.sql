@@ -13,7 +13,8 @@ renamed as (
         {{ normalise_commune_code('source.CODGEO') }} as commune_code,
         source.LIBGEO as commune_name,
         source.ZRR_SIMP as zrr_label,
-        -- the publisher only gives labels: the seed turns them into codes (C, P, NC)
+        -- the publisher only gives labels, worded differently per sheet ("NC - Commune non
+        -- classée", "NC - Non classée"): their prefix is the seed's code (C, P, NC)
         classes.code as zrr_code,
         classes.is_classified,
         classes.is_partial,
@@ -23,7 +24,7 @@ renamed as (
         nullif(trim(split_part(source.ZONAGE_ZRR, ' - ', 1)), '') as zrr_detail_code,
         source._snapshot_sha256 as snapshot_sha256
     from source
-    left join classes on classes.label_fr = trim(source.ZRR_SIMP)
+    left join classes on classes.code = trim(split_part(source.ZRR_SIMP, ' - ', 1))
 )
 
 select * from renamed
