@@ -181,3 +181,17 @@ def test_each_build_writes_offline_dbt_docs_with_the_indicator_definitions(sampl
     assert "indicators_long" in page and "rebuilt from the summed numerator" in page
     # one self-contained page: no script or stylesheet fetched from elsewhere
     assert "<script src=\"http" not in page and "<link rel=\"stylesheet\" href=\"http" not in page
+
+
+def test_the_2025_package_carries_the_2023_legal_population(warehouse):
+    # Etalab 5.3.0 (vintage 2025) and 6.0.0 (2026) both carry the populations légales 2023.
+    vintages = load_catalogue()["etalab_decoupage"].vintages
+    assert vintages["2025"].extra["package_version"] == "5.3.0"
+    assert {v: vintages[v].extra["population_year"] for v in vintages} == {
+        "2023": "2020", "2024": "2022", "2025": "2023", "2026": "2023",
+    }
+    labels = warehouse.execute(
+        "select vintage, list(distinct population_year) from staging.stg_etalab_decoupage__communes "
+        "where population is not null group by 1 order by 1"
+    ).fetchall()
+    assert labels == [("2025", [2023]), ("2026", [2023])]

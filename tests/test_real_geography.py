@@ -132,3 +132,25 @@ def test_change_rate_is_rebuilt_from_summed_populations(warehouse):
         assert value == pytest.approx(100 * ((numerator / denominator) ** (1 / 2) - 1)), (level, code)
     creusot = next(r for r in rows if r[1] == "71153")
     assert creusot[3:] == (20_509, 20_536)
+
+
+def test_populations_are_labelled_with_their_census_year(warehouse):
+    # Paris (75056): populations légales 2022 = 2,113,705 (Etalab 4.1.0), 2023 = 2,103,778 (6.0.0).
+    labelled = warehouse.execute(
+        "select vintage, population_year, population from staging.stg_etalab_decoupage__communes "
+        "where commune_code = '75056' and commune_type = 'commune-actuelle' order by 1"
+    ).fetchall()
+    assert labelled == [("2024", 2022, 2_113_705), ("2026", 2023, 2_103_778)]
+    assert warehouse.execute("select distinct population_year from geo.commune").fetchall() == [(2023,)]
+
+
+def test_the_population_of_a_data_year_is_the_latest_census_not_after_it(warehouse):
+    chosen = dict(
+        (year, (vintage, census))
+        for year, vintage, census in warehouse.execute(
+            "select data_year, population_vintage, population_year from intermediate.int_population_for_year "
+            "where commune_code = '75056' and data_year in (2021, 2022, 2023, 2025)"
+        ).fetchall()
+    )
+    # before the earliest census loaded: the earliest; then census 2022 (4.1.0), census 2023 (6.0.0)
+    assert chosen == {2021: ("2024", 2022), 2022: ("2024", 2022), 2023: ("2026", 2023), 2025: ("2026", 2023)}

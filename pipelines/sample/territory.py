@@ -1025,6 +1025,11 @@ def write_etalab_decoupage(territory: Territory, dest: Path) -> list[str]:
 
     The field names, their order and the layout follow the @etalab/decoupage-administratif
     package. Returns the vintages written.
+
+    The catalogue labels the populations of both vintages census 2023 (population_year), as
+    the real 5.3.0 and 6.0.0 carry the same populations légales; the sample keeps a year of
+    growth between them (its 2025 numbers are its insee_population 2022) so that population
+    changes can be tested.
     """
     zones = {d.code: d.zone for d in territory.departements}
     departements = [

@@ -1,12 +1,13 @@
 -- The legal population to divide by for data of a given year, on the target geography:
--- the latest loaded population vintage not after that year, else the earliest loaded.
+-- the vintage whose census year (population_year) is the latest not after that year, else
+-- the earliest one; of two vintages with the same census year, the newer geography.
+-- population_vintage is that Etalab vintage (what source_vintages cite).
 with population as (
-    select vintage, vintage::integer as population_year, commune_code, population
-    from {{ ref('int_population_harmonised') }}
+    select * from {{ ref('int_population_harmonised') }}
 ),
 
-loaded_years as (
-    select distinct population_year from population
+loaded as (
+    select distinct vintage, population_year from population
 ),
 
 years as (
@@ -16,10 +17,12 @@ years as (
 chosen as (
     select
         y.data_year,
-        coalesce(max(l.population_year) filter (where l.population_year <= y.data_year), min(l.population_year))
-            as population_year
+        coalesce(
+            arg_max(l.vintage, (l.population_year, l.vintage)) filter (where l.population_year <= y.data_year),
+            arg_min(l.vintage, (l.population_year, l.vintage))
+        ) as vintage
     from years as y
-    cross join loaded_years as l
+    cross join loaded as l
     group by y.data_year
 )
 
@@ -27,6 +30,7 @@ select
     c.data_year,
     p.commune_code,
     p.population,
-    p.vintage as population_vintage
+    p.vintage as population_vintage,
+    p.population_year
 from chosen as c
-join population as p using (population_year)
+join population as p using (vintage)

@@ -1,7 +1,9 @@
 """Etalab decoupage-administratif: communes, EPCI (with their members), départements, régions.
 
 Accepts the four JSON files, gzipped or not, or the published package archive
-(`package/data/<entity>.json`).
+(`package/data/<entity>.json`). The communes get a population_year column: the census year
+of their population, from the vintage's `population_year` in the catalogue (the package
+does not say it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.sources.catalogue import CatalogueError, get_source
 from pipelines.sources.readers.common import (
     IncompleteVintage,
     ParseError,
@@ -59,8 +62,19 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
             frames["epci"], frames["epci_members"] = (epci, path), (members, path)
         else:
             frame = frame_from_records(records, list_columns=("anciensCodes", "codesPostaux"))
+            if entity == "communes":
+                frame = frame.with_columns(pl.lit(population_year(vintage, source), pl.Utf8).alias("population_year"))
             frames[entity] = (frame, path)
     return frames
+
+
+def population_year(vintage: str, source: str = SOURCE) -> str | None:
+    """The census year of the populations of a vintage: its `population_year` in the catalogue."""
+    try:
+        year = get_source(source).vintage(vintage).extra.get("population_year")
+    except CatalogueError:
+        return None
+    return str(year) if year is not None else None
 
 
 def _epci_frames(records: list[dict], where: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -1,5 +1,6 @@
 {{ config(alias='commune') }}
--- The communes of the target geography, with their EPCI, département, région and legal population.
+-- The communes of the target geography, with their EPCI, département, région and legal
+-- population (of the census year population_year).
 with target as (
     select geography_vintage from {{ ref('int_geography_target') }}
 ),
@@ -25,6 +26,7 @@ select
     m.epci_code,
     c.zone,
     c.population,
+    c.population_year,
     c.siren,
     c.vintage as geography_vintage,
     c.snapshot_sha256

@@ -13,6 +13,8 @@ renamed as (
         region as region_code,
         arrondissement as arrondissement_code,
         try_cast(population as bigint) as population,
+        -- census year of the population (catalogue's population_year of the vintage)
+        try_cast(population_year as integer) as population_year,
         siren,
         -- commune déléguée / associée → the commune it belongs to
         {{ normalise_commune_code('chefLieu') }} as parent_commune_code,
