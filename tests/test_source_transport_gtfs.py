@@ -424,3 +424,26 @@ def test_departures_of_a_feed_that_could_not_be_counted_are_unknown_not_zero(sam
     assert served and all(departures[c] is None and stops[c] > 0 for c in served)
     assert any(value == 0 for code, value in departures.items() if stops[code] == 0)
     assert any(value and value > 0 for value in departures.values())
+
+
+def test_a_feed_with_calendar_dates_only_is_counted(tmp_path):
+    """SNCF's national feed (horaires-sncf) has no calendar.txt: every service lists its days."""
+    tables = {
+        "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\nSNCF,SNCF,https://sncf.example,Europe/Paris\n",
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\nA,Gare A,46.8,4.4\nB,Gare B,46.9,4.5\n",
+        "routes.txt": "route_id,agency_id,route_short_name,route_type\nR,SNCF,TER,2\n",
+        "trips.txt": "route_id,service_id,trip_id\nR,TUE,t1\nR,WED,t2\n",
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                          "t1,08:00:00,08:00:00,A,1\nt1,08:30:00,08:30:00,B,2\n"
+                          "t2,09:00:00,09:00:00,A,1\nt2,09:30:00,09:30:00,B,2\n",
+        "calendar_dates.txt": "service_id,date,exception_type\nTUE,20261124,1\nWED,20261125,1\n",
+    }  # fmt: skip
+    feed = tmp_path / "horaires-sncf.zip"
+    with zipfile.ZipFile(feed, "w") as archive:
+        for name, text in tables.items():
+            archive.writestr(name, text)
+    parsed = read([feed], VINTAGE)
+    row = parsed["feeds"][0].row(0, named=True)
+    assert (row["departures_status"], row["trips_on_reference_date"]) == ("counted", "1")
+    departures = dict(parsed["stop_departures"][0].select("stop_id", "departures").iter_rows())
+    assert departures == {"A": "1", "B": "0"}  # the Tuesday trip leaves A; B is its terminus

@@ -48,7 +48,8 @@ def write_catalogue(folder, url) -> None:
         ]}}),
         "weekly_src": _source(
             "Weekly", partitions="weekly",
-            discovery={"method": "transport_datasets", "url": url("/api/datasets")},
+            discovery={"method": "transport_datasets", "url": url("/api/datasets"),
+                       "fixed_feeds": [{"dataset": "national-rail", "url": url("/good.zip")}]},
             vintage_template={
                 "current_files": [{"name": "stock.parquet", "format": "parquet", "url": url("/stock.parquet")}],
                 "past_files": [{"name": "old.zip", "format": "zip", "url": url("/{vintage}-old.zip")}],
@@ -76,14 +77,15 @@ def results_by_file(catalogue) -> dict[str, url_check.CheckResult]:
 # ------------------------------------------------------------------ module
 
 
-def test_targets_cover_vintages_discovery_and_current_files_but_not_vintage_patterns(served):
+def test_targets_cover_vintages_discovery_fixed_feeds_and_current_files_but_not_vintage_patterns(served):
     _, catalogue = served
     targets = url_check.catalogue_targets(catalogue.values())
     assert [(t.source, t.vintage, t.file_name) for t in targets] == [
         ("bad_src", "2024", "gone.csv"), ("bad_src", "2024", "moved.zip"),
         ("bad_src", "2024", "page.csv"), ("bad_src", "2024", "nohead.csv"),
         ("good_src", "2024", "good.zip"), ("good_src", "2025", "by_hand.csv"),
-        ("weekly_src", "discovery", "datasets"), ("weekly_src", "current", "stock.parquet"),
+        ("weekly_src", "discovery", "datasets"), ("weekly_src", "fixed", "national-rail.zip"),
+        ("weekly_src", "current", "stock.parquet"),
     ]  # fmt: skip
     assert next(t for t in targets if t.file_name == "by_hand.csv").url is None
     assert not any("{vintage}" in (t.url or "") for t in targets)
@@ -183,14 +185,14 @@ def test_the_command_exits_1_when_a_url_is_broken(run):
     assert any(line.startswith("BROKEN") and "bad_src 2024 gone.csv" in line and "HTTP 404" in line for line in lines)
     assert any(line.startswith("ok") and "good_src 2024 good.zip" in line and "HTTP 200" in line and "12,345 B" in line for line in lines)
     assert any(line.startswith("no URL") and "good_src 2025 by_hand.csv" in line for line in lines)
-    assert lines[-1] == "4 ok, 3 broken, 1 without URL"
+    assert lines[-1] == "5 ok, 3 broken, 1 without URL"
 
 
 def test_the_command_exits_0_when_every_url_is_good(run):
     result = run("--source", "good_src", "--source", "weekly_src")
     assert result.exit_code == 0, result.output
     assert "bad_src" not in result.output
-    assert result.output.splitlines()[-1] == "3 ok, 0 broken, 1 without URL"
+    assert result.output.splitlines()[-1] == "4 ok, 0 broken, 1 without URL"
 
 
 def test_the_command_prints_json(run):

@@ -169,6 +169,7 @@ def plan_build(
                 found = discover(source, mirror=mirror, today=today)
             except SourceError as exc:
                 plan.notes.append(f"{source.id}: new vintages could not be looked up: {exc}")
+        plan.notes += [f"{source.id} {d.vintage}: not fetched: {why}" for d in found for why in d.skipped]
         wanted = _wanted_vintages(request, source, store, found)
         if source.is_dynamic:
             added = add_vintages(instance, source, sorted(set(wanted) | set(known_vintages(store, source))))

@@ -8,7 +8,8 @@ are found in one of three ways:
   files it holds (an http mirror must list its folders, as web servers' index pages do);
 * live, `discovery.method: transport_datasets`: the national access point's dataset list
   (`discovery.url`) gives the GTFS feeds valid on this week's Tuesday: this week is found,
-  with one `<feed id>.zip` per feed;
+  with one `<feed id>.zip` per feed, plus the `discovery.fixed_feeds` the list does not give;
+  resources that cannot be fetched without credentials are skipped and named in `found_by`;
 * live, `discovery.method: last_modified`: a HEAD request on the source's "latest" file
   (`discovery.url`) dates it; the stock published in the first days of month M (or on the
   last two days of M-1) is the vintage M.
@@ -33,7 +34,7 @@ import httpx
 from pipelines.sources.catalogue import FileSpec, Source, well_formed
 from pipelines.sources.errors import FetchError
 from pipelines.sources.fetch import USER_AGENT, guess_format
-from pipelines.sources.transport_feeds import feeds_from_datasets, reference_date, week_vintage
+from pipelines.sources.transport_feeds import reference_date, scan_datasets, week_vintage
 
 _HREF = re.compile(r"""href\s*=\s*["']([^"'?#]+)["']""", re.IGNORECASE)
 # A stock dated in the last two days of a month is the next month's stock (published early).
@@ -48,6 +49,7 @@ class DiscoveredVintage:
     vintage: str
     files: tuple[FileSpec, ...]
     found_by: str
+    skipped: tuple[str, ...] = ()  # files seen upstream but not fetched, with why
 
     @property
     def signature(self) -> str:
@@ -156,11 +158,17 @@ def _from_transport_datasets(source: Source, client: httpx.Client, today: date) 
         raise FetchError(f"the dataset list cannot be read ({exc})", source=source.id, url=url) from None
     week = week_vintage(today)
     try:
-        feeds = feeds_from_datasets(datasets, reference_date(week), where=url)
+        fixed = source.discovery.get("fixed_feeds") or ()
+        scan = scan_datasets(datasets, reference_date(week), where=url, fixed_feeds=fixed)
     except ValueError as exc:
         raise FetchError(str(exc), source=source.id, url=url) from None
-    files = tuple(FileSpec(name=f.name, format="zip", url=f.url) for f in feeds)
-    return DiscoveredVintage(source.id, week, files, f"dataset list {url} ({len(files)} GTFS feeds valid on {reference_date(week)})")
+    files = tuple(FileSpec(name=f.name, format="zip", url=f.url) for f in scan.feeds)
+    found_by = f"dataset list {url} ({len(files)} GTFS feeds valid on {reference_date(week)}"
+    if scan.fixed:
+        found_by += f"; fixed URL for {', '.join(scan.fixed)}"
+    if scan.skipped:
+        found_by += f"; skipped {'; '.join(scan.skipped)}"
+    return DiscoveredVintage(source.id, week, files, found_by + ")", tuple(scan.skipped))
 
 
 def _from_last_modified(source: Source, client: httpx.Client) -> DiscoveredVintage:

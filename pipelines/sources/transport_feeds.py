@@ -13,21 +13,32 @@ departures per stop on that Tuesday. A plain date (`2026-11-24`) is accepted too
 its own reference date. Each feed is one file of the vintage, `<feed id>.zip`, the feed id
 being the dataset slug (followed by `-<resource id>` when the dataset lists several GTFS
 resources).
+
+The API has no field saying that a file needs credentials: the platform checks every
+resource's URL and sets `is_available` to false when it cannot download it (a producer URL
+behind a login answers 401 or 403). Such a resource, and one whose URL carries credentials
+(user:password, a token or key parameter), is skipped and reported, never fetched. The
+catalogue's `discovery: fixed_feeds` adds a feed every week at a fixed URL when the list
+gives no feed of its dataset (the feed id is the dataset slug).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
 
 API_URL = "https://transport.data.gouv.fr/api/datasets"
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Query parameters that hold credentials: a URL with one is never fetched.
+_SECRET_PARAMETERS = {"token", "access_token", "apikey", "api_key", "key", "password", "secret"}
 
 
 class FeedFile(NamedTuple):
@@ -35,6 +46,15 @@ class FeedFile(NamedTuple):
 
     name: str
     url: str
+
+
+class FeedScan(NamedTuple):
+    """What the dataset list gives for a date: the feeds to fetch, the fixed feeds among them,
+    and the GTFS resources skipped (`<feed id>: <why>`)."""
+
+    feeds: list[FeedFile]
+    fixed: list[str]
+    skipped: list[str]
 
 
 def reference_date(vintage: str) -> date:
@@ -76,15 +96,23 @@ def discover_feeds(document: Path, on: date) -> list[FeedFile]:
 
 def feeds_from_datasets(datasets: Any, on: date, *, where: str = API_URL) -> list[FeedFile]:
     """The GTFS feeds valid on a date, from the dataset list already parsed (see discover_feeds)."""
+    return scan_datasets(datasets, on, where=where).feeds
+
+
+def scan_datasets(datasets: Any, on: date, *, where: str = API_URL, fixed_feeds: Iterable[dict] = ()) -> FeedScan:
+    """The feeds of the dataset list valid on a date, plus each fixed feed ({dataset, url})
+    whose dataset gave none; unavailable resources and URLs with credentials are skipped."""
     if not isinstance(datasets, list):
         raise ValueError(
             f"transport.data.gouv.fr dataset list {where} should be a JSON array of datasets, "
             f"found {type(datasets).__name__}"
         )
     feeds: dict[str, FeedFile] = {}
+    skipped: list[str] = []
+    served: set[str] = set()  # datasets that gave a feed
     for dataset in datasets:
         gtfs = [r for r in dataset.get("resources") or [] if _is_gtfs(r)]
-        slug = _UNSAFE.sub("-", str(dataset.get("slug") or dataset.get("id") or "")).strip("-")
+        slug = _safe(dataset.get("slug") or dataset.get("id") or "")
         for resource in gtfs:
             url = resource.get("url") or resource.get("original_url")
             if not slug or not url or not _still_valid(resource, on):
@@ -94,9 +122,20 @@ def feeds_from_datasets(datasets: Any, on: date, *, where: str = API_URL) -> lis
                 # Several GTFS in one dataset (e.g. one per season): the resource id tells them
                 # apart, expired ones counted too so that a feed keeps its id from week to week.
                 resource_id = resource.get("id") or resource.get("datagouv_id") or ""
-                feed_id = f"{slug}-{_UNSAFE.sub('-', str(resource_id))}"
+                feed_id = f"{slug}-{_safe(resource_id)}"
+            problem = _why_not_fetched(resource, url)
+            if problem:
+                skipped.append(f"{feed_id}: {problem}")
+                continue
             feeds[f"{feed_id}.zip"] = FeedFile(f"{feed_id}.zip", url)
-    return [feeds[name] for name in sorted(feeds)]
+            served.add(slug)
+    fixed = []
+    for entry in fixed_feeds:
+        slug = _safe(entry["dataset"])
+        if slug not in served:
+            feeds[f"{slug}.zip"] = FeedFile(f"{slug}.zip", entry["url"])
+            fixed.append(slug)
+    return FeedScan([feeds[name] for name in sorted(feeds)], fixed, skipped)
 
 
 def vintage_feeds(document: Path, vintage: str) -> list[FeedFile]:
@@ -108,9 +147,28 @@ def _is_gtfs(resource: dict[str, Any]) -> bool:
     return str(resource.get("format") or "").strip().upper() == "GTFS"
 
 
-def _still_valid(resource: dict[str, Any], on: date) -> bool:
+def _safe(text: Any) -> str:
+    return _UNSAFE.sub("-", str(text)).strip("-")
+
+
+def _why_not_fetched(resource: dict[str, Any], url: str) -> str | None:
+    """Why a valid GTFS resource cannot be fetched without credentials, if it cannot."""
     if resource.get("is_available") is False:
-        return False
+        return "unavailable upstream (is_available: false; a login may be needed)"
+    if carries_credentials(url):
+        return "its URL carries credentials"
+    return None
+
+
+def carries_credentials(url: str) -> bool:
+    """Whether a URL holds a user name, a password or a token-like query parameter."""
+    parts = urlsplit(url)
+    return bool(parts.username or parts.password) or any(
+        name.lower() in _SECRET_PARAMETERS for name, _ in parse_qsl(parts.query, keep_blank_values=True)
+    )
+
+
+def _still_valid(resource: dict[str, Any], on: date) -> bool:
     metadata = resource.get("metadata") or {}
     end = metadata.get("end_date") or resource.get("end_calendar_validity")
     if not end:

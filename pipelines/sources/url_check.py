@@ -105,6 +105,8 @@ def catalogue_targets(sources: Iterable[Source]) -> list[Target]:
             url = source.discovery["url"]
             name = urlsplit(url).path.rstrip("/").rpartition("/")[2] or url
             targets.append(Target(source.id, "discovery", name, guess_format(name), url))
+        for feed in source.discovery.get("fixed_feeds") or []:
+            targets.append(Target(source.id, "fixed", f"{feed['dataset']}.zip", "zip", feed.get("url") or None))
         for f in source.vintage_template.get("current_files", []):
             if "{vintage}" not in (f.get("url") or ""):
                 targets.append(Target(source.id, "current", f["name"], f["format"], f.get("url") or None))
