@@ -106,6 +106,16 @@ def test_change_rate_at_epci_level_is_a_ratio_of_sums_not_a_mean_of_ratios(wareh
     assert differs > 0  # the two differ on real-looking data, so the test can tell them apart
 
 
+def test_change_rate_is_measured_between_census_years(warehouse):
+    # Etalab's 2025 and 2026 packages both carry the 2023 census: the change is measured
+    # from INSEE's populations légales 2022 and 2023, over one year, labelled by census year.
+    periods = warehouse.execute(
+        "select distinct vintage, base_vintage, source_vintages from indicators.long "
+        "where indicator_id = 'population_change_rate'"
+    ).fetchall()
+    assert periods == [("2023", "2022", "insee_population 2022, insee_population 2023")]
+
+
 def test_catalogue_describes_every_published_indicator(warehouse):
     catalogue = dict(warehouse.execute("select indicator_id, vintages from indicators.catalogue").fetchall())
     published = {r[0] for r in warehouse.execute("select distinct indicator_id from indicators.long").fetchall()}

@@ -1,21 +1,27 @@
--- population and population_change_rate, per commune of the target geography.
+-- population (each Etalab vintage, on the target geography) and population_change_rate
+-- (between census years: see int_population_by_census_year), per commune.
 with population as (
     select * from {{ ref('int_population_harmonised') }}
 ),
 
-vintages as (
-    select distinct vintage from population
+census as (
+    select * from {{ ref('int_population_by_census_year') }}
 ),
 
--- For each vintage, the base of its change rate: the earliest loaded vintage at most
--- population_change_years earlier.
+census_years as (
+    select distinct census_year, source_vintage from census
+),
+
+-- For each census year, the base of its change rate: the earliest loaded census year at
+-- most population_change_years earlier. The rate's vintage and base_vintage are census
+-- years, so the rate is annualised over the years between the two censuses.
 change_periods as (
-    select v.vintage, min(b.vintage) as base_vintage
-    from vintages as v
-    join vintages as b
-      on b.vintage::integer < v.vintage::integer
-     and b.vintage::integer >= v.vintage::integer - {{ var('population_change_years') }}
-    group by v.vintage
+    select v.census_year, min(b.census_year) as base_year
+    from census_years as v
+    join census_years as b
+      on b.census_year < v.census_year
+     and b.census_year >= v.census_year - {{ var('population_change_years') }}
+    group by v.census_year
 )
 
 select
@@ -35,15 +41,15 @@ union all
 
 select
     'population_change_rate',
-    p.vintage,
-    c.base_vintage,
+    c.census_year::varchar,
+    c.base_year::varchar,
     null,
     p.commune_code,
-    p.population::double,
-    b.population::double,
+    p.population,
+    b.population,
     null,
     p.has_split or b.has_split,
-    'etalab_decoupage ' || c.base_vintage || ', ' || p.vintage
-from population as p
-join change_periods as c using (vintage)
-join population as b on b.vintage = c.base_vintage and b.commune_code = p.commune_code
+    b.source_vintage || ', ' || p.source_vintage
+from census as p
+join change_periods as c using (census_year)
+join census as b on b.census_year = c.base_year and b.commune_code = p.commune_code
