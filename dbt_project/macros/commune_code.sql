@@ -7,3 +7,14 @@
         else upper(trim({{ expr }}))
     end
 {%- endmacro %}
+
+{# The city of an arrondissement municipal code (751xx → 75056, 6938x → 69123, 132xx →
+   13055); any other code as it is. #}
+{% macro plm_city_code(expr) -%}
+    case
+        when {{ expr }} like '751%' then '75056'
+        when {{ expr }} like '6938%' then '69123'
+        when {{ expr }} like '132%' then '13055'
+        else {{ expr }}
+    end
+{%- endmacro %}

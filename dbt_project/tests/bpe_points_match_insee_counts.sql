@@ -7,12 +7,7 @@
 with points as (
     select
         vintage,
-        case
-            when commune_code like '751%' then '75056'
-            when commune_code like '6938%' then '69123'
-            when commune_code like '132%' then '13055'
-            else commune_code
-        end as commune_code,
+        {{ plm_city_code('commune_code') }} as commune_code,
         typequ,
         count(*) as points
     from {{ ref('stg_insee_bpe__equipments') }}
@@ -23,12 +18,7 @@ with points as (
 counts as (
     select
         vintage,
-        case
-            when commune_code like '751%' then '75056'
-            when commune_code like '6938%' then '69123'
-            when commune_code like '132%' then '13055'
-            else commune_code
-        end as commune_code,
+        {{ plm_city_code('commune_code') }} as commune_code,
         typequ,
         sum(equipment_count) as counted
     from {{ ref('int_bpe_commune_counts') }}

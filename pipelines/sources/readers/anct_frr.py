@@ -20,7 +20,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, read_bytes, read_csv_text
+from pipelines.sources.readers.common import (
+    IncompleteVintage,
+    ParseError,
+    describe,
+    excel_connection,
+    read_bytes,
+    read_csv_text,
+)
 from pipelines.sources.readers.drees_apl import sheet_names
 
 SOURCE = "anct_frr"
@@ -56,13 +63,7 @@ def _read_workbook(path: Path, where: str) -> pl.DataFrame:
     if sheet is None:
         raise ParseError(f"{where}: the workbook has no sheet")
     where = f"{where} (sheet '{sheet}')"
-    with duckdb.connect() as con:
-        try:
-            con.execute("load excel")
-        except duckdb.Error as exc:
-            raise RuntimeError(
-                "DuckDB's excel extension is not installed: run `python -m pipelines.warehouse.extensions` once"
-            ) from exc
+    with excel_connection() as con:
         top = _query(con, path, sheet, f"A1:Z{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
         found = next((i for i, row in enumerate(top) if (row[0] or "").strip().casefold() == CODE.casefold()), None)
         if found is None:

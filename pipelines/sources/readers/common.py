@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.sources.archives import list_members, read_member
@@ -89,3 +90,16 @@ def read_csv_text(data: bytes, where: str, *, separator: str = ",", encoding: st
         raise ParseError(f"{where}: not a readable '{separator}'-separated file ({exc})") from None
     # Blank lines (often at the end of a file) come back as rows of nulls.
     return frame.filter(~pl.all_horizontal(pl.all().is_null()))
+
+
+def excel_connection() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the excel extension loaded, or a clear error saying how to install it."""
+    con = duckdb.connect()
+    try:
+        con.execute("load excel")
+    except duckdb.Error as exc:
+        con.close()
+        raise RuntimeError(
+            "DuckDB's excel extension is not installed: run `python -m pipelines.warehouse.extensions` once"
+        ) from exc
+    return con

@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 import duckdb
 import polars as pl
 
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe
+from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, excel_connection
 
 SOURCE = "drees_apl"
 CODE = "Code commune INSEE"
@@ -52,13 +52,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
             f"{where}: the workbook has no sheet '{sheet}' (sheets: {', '.join(sheets) or 'none'}); "
             f"it does not hold APL {vintage}, check the file or the vintage"
         )
-    with duckdb.connect() as con:
-        try:
-            con.execute("load excel")
-        except duckdb.Error as exc:
-            raise RuntimeError(
-                "DuckDB's excel extension is not installed: run `python -m pipelines.warehouse.extensions` once"
-            ) from exc
+    with excel_connection() as con:
         return {"communes": (_read_sheet(con, path, sheet, where), path)}
 
 
