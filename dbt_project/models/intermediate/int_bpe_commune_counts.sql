@@ -11,11 +11,7 @@ with counts as (
 with_city as (
     select
         *,
-        case
-            when geo_level = 'ARM' and commune_code like '751%' then '75056'
-            when geo_level = 'ARM' and commune_code like '6938%' then '69123'
-            when geo_level = 'ARM' and commune_code like '132%' then '13055'
-        end as city_code
+        case when geo_level = 'ARM' then {{ plm_city_code('commune_code') }} end as city_code
     from counts
 ),
 
