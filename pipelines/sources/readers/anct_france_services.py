@@ -23,7 +23,14 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sources.readers.anct_qpv import feature_properties, load_features
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, read_bytes, read_csv_text
+from pipelines.sources.readers.common import (
+    IncompleteVintage,
+    ParseError,
+    describe,
+    read_bytes,
+    read_csv_text,
+    sniff_separator,
+)
 
 SOURCE = "anct_france_services"
 PROPERTIES = (
@@ -58,9 +65,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
 
 def _read_list(data: bytes, where: str) -> pl.DataFrame:
     """The national list: its columns renamed, lon_wgs84 and lat_wgs84 its longitude and latitude."""
-    header = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-    separator = ";" if header.count(b";") > header.count(b",") else ","
-    frame = read_csv_text(data, where, separator=separator)
+    frame = read_csv_text(data, where, separator=sniff_separator(data))
     missing = [c for c in LIST_REQUIRED if c not in frame.columns]
     if missing:
         raise ParseError(

@@ -37,6 +37,7 @@ from pipelines.sources.readers.common import (
     is_archive,
     read_bytes,
     read_csv_text,
+    sniff_separator,
 )
 
 SOURCE = "anct_qpv"
@@ -150,8 +151,7 @@ def _renamed(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _read_delimited(data: bytes, where: str) -> pl.DataFrame:
     """A CSV separated by ';' (INSEE) or ',' (the Occitanie extract), told by its first line."""
-    first_line = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
-    return read_csv_text(data, where, separator=";" if first_line.count(b";") > first_line.count(b",") else ",")
+    return read_csv_text(data, where, separator=sniff_separator(data))
 
 
 def _with_populations(contours: pl.DataFrame, populations: pl.DataFrame, where: str) -> pl.DataFrame:

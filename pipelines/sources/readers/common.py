@@ -103,3 +103,10 @@ def excel_connection() -> duckdb.DuckDBPyConnection:
             "DuckDB's excel extension is not installed: run `python -m pipelines.warehouse.extensions` once"
         ) from exc
     return con
+
+
+def sniff_separator(data: bytes, candidates: str = ",;") -> str:
+    """The separator a delimited file uses: the candidate found most often on its header line
+    (the first candidate on a tie)."""
+    header = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return max(candidates, key=lambda c: header.count(c.encode()))
