@@ -154,4 +154,39 @@ select
     has_split,
     source_vintages
 from computed
+
+union all
+
+-- An area none of whose communes has a value still gets its row, saying so: no value,
+-- coverage 0 (typologies excepted: their rows are per category).
+select
+    v.indicator_id,
+    t.level,
+    t.code,
+    v.vintage,
+    v.base_vintage,
+    null::varchar as category,
+    null::double as value,
+    null::double as numerator,
+    null::double as denominator,
+    0.0 as coverage,
+    0 as commune_count,
+    false as has_split,
+    v.source_vintages
+from (
+    select indicator_id, vintage, min(base_vintage) as base_vintage, min(source_vintages) as source_vintages
+    from computed
+    where level <> 'commune' and formula <> 'category'
+    group by all
+) as v
+cross join (
+    {% for level, key in rollup_levels if level != 'commune' %}
+    select '{{ level }}' as level, code from population_{{ level }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+) as t
+where not exists (
+    select 1 from computed as c
+    where c.indicator_id = v.indicator_id and c.vintage = v.vintage and c.level = t.level and c.code = t.code
+)
 {% endmacro %}
