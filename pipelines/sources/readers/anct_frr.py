@@ -27,8 +27,8 @@ from pipelines.sources.readers.common import (
     excel_connection,
     read_bytes,
     read_csv_text,
+    xlsx_sheet_names,
 )
-from pipelines.sources.readers.drees_apl import sheet_names
 
 SOURCE = "anct_frr"
 CLASSIFICATION = "Classement FRR et FRR+"
@@ -58,7 +58,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
 
 def _read_workbook(path: Path, where: str) -> pl.DataFrame:
     """The rows under the header row (the one starting with Code_insee) of the list's sheet, as text."""
-    sheets = sheet_names(path, where)
+    sheets = xlsx_sheet_names(path, where)
     sheet = next((name for name in sheets if "frr" in name.casefold()), sheets[0] if sheets else None)
     if sheet is None:
         raise ParseError(f"{where}: the workbook has no sheet")

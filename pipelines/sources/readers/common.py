@@ -5,12 +5,17 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zipfile
+from xml.etree import ElementTree
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipelines.sources.archives import list_members, read_member
+
+
+SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
 class ParseError(ValueError):
@@ -110,3 +115,23 @@ def sniff_separator(data: bytes, candidates: str = ",;") -> str:
     (the first candidate on a tie)."""
     header = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     return max(candidates, key=lambda c: header.count(c.encode()))
+
+
+def xlsx_sheet_names(path: Path, where: str) -> list[str]:
+    """The sheet names of an .xlsx workbook, in order, or a ParseError saying what the file is instead."""
+    if path.stat().st_size == 0:
+        raise ParseError(f"{where}: the file is empty")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = archive.read("xl/workbook.xml")
+    except zipfile.BadZipFile:
+        raise ParseError(
+            f"{where}: not an Excel .xlsx workbook (not a zip archive; a CSV or an old .xls file?)"
+        ) from None
+    except KeyError:
+        raise ParseError(f"{where}: a zip archive but not an Excel workbook (no xl/workbook.xml)") from None
+    try:
+        root = ElementTree.fromstring(workbook)
+    except ElementTree.ParseError as exc:
+        raise ParseError(f"{where}: the workbook's sheet list (xl/workbook.xml) is damaged ({exc})") from None
+    return [node.get("name", "") for node in root.iter(f"{SPREADSHEET_NS}sheet")]

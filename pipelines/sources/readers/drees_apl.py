@@ -14,15 +14,19 @@ columns. Every other column keeps the publisher's name.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from xml.etree import ElementTree
 
 import duckdb
 import polars as pl
 
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, excel_connection
+from pipelines.sources.readers.common import (
+    IncompleteVintage,
+    ParseError,
+    describe,
+    excel_connection,
+    xlsx_sheet_names,
+)
 
 SOURCE = "drees_apl"
 CODE = "Code commune INSEE"
@@ -38,7 +42,6 @@ HEADER_ROW = 9  # Excel row number of the header in the published layout
 HEADER_SEARCH_ROWS = 30  # the header is looked for in the first rows, in case title lines change
 LAST_ROW = 100_000  # far below Excel's limit, far above the ~35,000 communes
 COLUMN_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_SPREADSHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
 def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str, tuple[pl.DataFrame, Path]]:
@@ -46,7 +49,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     path = _workbook(files, source, vintage)
     where = describe(source, vintage, path)
     sheet = f"APL {vintage}"
-    sheets = sheet_names(path, where)
+    sheets = xlsx_sheet_names(path, where)
     if sheet not in sheets:
         raise ParseError(
             f"{where}: the workbook has no sheet '{sheet}' (sheets: {', '.join(sheets) or 'none'}); "
@@ -54,26 +57,6 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
         )
     with excel_connection() as con:
         return {"communes": (_read_sheet(con, path, sheet, where), path)}
-
-
-def sheet_names(path: Path, where: str) -> list[str]:
-    """The sheet names of an .xlsx workbook, in order, or a ParseError saying what the file is instead."""
-    if path.stat().st_size == 0:
-        raise ParseError(f"{where}: the file is empty")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            workbook = archive.read("xl/workbook.xml")
-    except zipfile.BadZipFile:
-        raise ParseError(
-            f"{where}: not an Excel .xlsx workbook (not a zip archive; a CSV or an old .xls file?)"
-        ) from None
-    except KeyError:
-        raise ParseError(f"{where}: a zip archive but not an Excel workbook (no xl/workbook.xml)") from None
-    try:
-        root = ElementTree.fromstring(workbook)
-    except ElementTree.ParseError as exc:
-        raise ParseError(f"{where}: the workbook's sheet list (xl/workbook.xml) is damaged ({exc})") from None
-    return [node.get("name", "") for node in root.iter(f"{_SPREADSHEET_NS}sheet")]
 
 
 def _workbook(files: Sequence[Path], source: str, vintage: str) -> Path:

@@ -14,17 +14,14 @@ in dbt staging, vintage by vintage.
 
 from __future__ import annotations
 
-import html
-import re
 import string
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe
+from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, xlsx_sheet_names
 
 SOURCE = "insee_density_grid"
 SEVEN_LEVEL_SHEET = "Grille_Densite"
@@ -50,18 +47,8 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     return {"communes": (frame.select([c for c in KEPT if c in frame.columns]), path)}
 
 
-def sheet_names(path: Path, where: str) -> list[str]:
-    """The sheet names of an xlsx workbook, in order (read from xl/workbook.xml)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            workbook = archive.read("xl/workbook.xml").decode("utf-8")
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
-        raise ParseError(f"{where}: not a readable xlsx workbook ({exc})") from None
-    return [html.unescape(name) for name in re.findall(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', workbook)]
-
-
 def _communes_sheet(path: Path, where: str) -> str:
-    names = sheet_names(path, where)
+    names = xlsx_sheet_names(path, where)
     for wanted in (REVISED_SHEET, SEVEN_LEVEL_SHEET):
         if wanted in names:
             return wanted
