@@ -14,17 +14,21 @@ with apl as (
     ) }}
 ),
 
-flagged as (
+published as (
     select
         *,
         -- the published APL of a single commune with nothing to weigh by
         case when standardised_population = 0 and source_codes = 1 then apl_gp end as apl_as_published,
-        case when standardised_population = 0 and source_codes = 1 then apl_gp_under_65 end as apl_under_65_as_published,
-        coalesce(
-            apl_weighted / nullif(standardised_population, 0),
-            case when standardised_population = 0 and source_codes = 1 then apl_gp end
-        ) < {{ var('medical_desert_apl_threshold') }} as is_desert
+        case when standardised_population = 0 and source_codes = 1 then apl_gp_under_65 end as apl_under_65_as_published
     from apl
+),
+
+flagged as (
+    select
+        *,
+        coalesce(apl_weighted / nullif(standardised_population, 0), apl_as_published)
+            < {{ var('medical_desert_apl_threshold') }} as is_desert
+    from published
 )
 
 select
