@@ -74,8 +74,14 @@ def build(
     home at a time: a second one waits (or, with --no-wait, exits).
     """
     from pipelines.orchestration.run_path import run_build, run_tick
-    from pipelines.sources.catalogue import CatalogueError
+    from pipelines.sources.catalogue import CatalogueError, get_source
 
+    try:  # a wrong source id or vintage is said before anything is written in the data home
+        for spec in [get_source(source_id) for source_id in dict.fromkeys(sources)]:
+            for vintage in vintages:
+                spec.vintage(vintage)
+    except CatalogueError as exc:
+        _fail(str(exc))
     home = data_home().ensure()
     if schedule_name and sensor_name:
         _fail("give --schedule or --sensor, not both")
@@ -150,12 +156,12 @@ def ingest(source: str, vintage: str, paths: tuple[Path, ...], add: bool) -> Non
     from pipelines.warehouse.ingestion import ingest_files
     from pipelines.warehouse.lock import data_home_lock
 
-    home = data_home().ensure()
-    try:
+    try:  # before the data home is touched
         spec = get_source(source)
         spec.vintage(vintage)
     except CatalogueError as exc:
         _fail(str(exc))
+    home = data_home().ensure()
     store = RawStore(home.root)
 
     def waiting(holder) -> None:
@@ -287,19 +293,51 @@ def _readable_warehouse() -> Path:
     return home.warehouse
 
 
+def _memory_limit_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--memory-limit as DuckDB reads it (500MB, 2GB, 1.5GB); anything else is a usage error."""
+    from pipelines.warehouse.query import parse_memory_limit
+
+    try:
+        return parse_memory_limit(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _seconds_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """--timeout: FloatRange lets NaN through; refuse it."""
+    import math
+
+    if math.isnan(value):
+        raise click.BadParameter("give a number of seconds, not nan")
+    return value
+
+
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def query(sql: str, fmt: str) -> None:
+@click.option(
+    "--timeout", default=60.0, show_default=True, callback=_seconds_option,
+    type=click.FloatRange(min=0, min_open=True, max=86_400),  # query.MAX_TIMEOUT: a day
+    help="Stop the query after this many seconds.",
+)  # fmt: skip
+@click.option(
+    "--memory-limit", default="2GB", show_default=True, callback=_memory_limit_option, metavar="SIZE",
+    help="Most memory the query may use (500MB, 2GB, 1.5GB); nothing spills to disk.",
+)  # fmt: skip
+def query(sql: str, fmt: str, timeout: float, memory_limit: str) -> None:
     """Run one read-only SQL statement on the published warehouse.
 
-    The warehouse opens read-only with file access switched off: no writes, COPY … TO,
-    ATTACH, INSTALL or reading files.
+    One statement that reads: SELECT or WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN,
+    and the pragmas that describe (table_info, version…). The warehouse opens read-only
+    with file access switched off; writes, COPY, ATTACH, EXPORT/IMPORT, INSTALL/LOAD,
+    SET/RESET, CALL, several statements and functions that read files (read_csv, glob…)
+    are refused with the reason. SQL that starts with a `--` comment goes after a
+    lone `--`: territoires query -- "-- note …".
     """
     from pipelines.warehouse.query import QueryError, render, run_query
 
     try:
-        frame = run_query(_readable_warehouse(), sql)
+        frame = run_query(_readable_warehouse(), sql, timeout=timeout, memory_limit=memory_limit)
     except QueryError as exc:
         _fail(str(exc))
     click.echo(render(frame, fmt), nl=fmt == "table")
@@ -314,7 +352,7 @@ def query(sql: str, fmt: str) -> None:
 @click.option("--list", "show_list", is_flag=True, help="List the programmes, their rule file version and the build they were computed on.")
 @click.option("--departement", help="Only communes of this département (e.g. 71, 2A, 974).")
 @click.option("--region", help="Only communes of this région (e.g. 27).")
-@click.option("--top", default=50, show_default=True, type=click.IntRange(min=0), help="Keep the first N communes (0: all).")
+@click.option("--top", default=50, show_default=True, type=click.IntRange(min=0, max=1_000_000), help="Keep the first N communes (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--explain", "commune", metavar="COMMUNE_CODE", help="Explain one commune: each criterion's value, vintage, threshold and result, and the raw snapshots behind them.")
 @click.option("--changes", is_flag=True, help="What changed in the list since the previous published build (entered, left, tier changed, moved).")
@@ -340,7 +378,7 @@ def target(
 
     if not programme and not show_list:
         _fail(f"name a programme ({', '.join(rule_files())}) or use --list")
-    if commune and fmt == "csv":
+    if commune is not None and fmt == "csv":
         _fail("--explain prints a table or JSON: use --format table or --format json")
     try:
         with open_readonly(_readable_warehouse()) as con:
@@ -351,7 +389,7 @@ def target(
                 listing = programme_list(con)
                 show(listing.drop("users") if fmt == "table" else listing)
                 return
-            if commune:
+            if commune is not None:  # `--explain ""` is an unknown commune, not "no --explain"
                 click.echo(render_explanation(explain(con, programme, commune), fmt))
                 return
             if changes:
