@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 import re
+import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +55,8 @@ FILTER_PATTERNS = {
     "departements": (r"^([0-9]{2}|2[AB]|97[1-6])$", "a département code such as '71', '2A' or '974'"),
     "epcis": (r"^[0-9]{9}$", "a 9-digit EPCI SIREN such as '200070795'"),
 }
-PROGRAMME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+PROGRAMME_ID = re.compile(r"[a-z][a-z0-9_]*")
+MAX_RANK_THRESHOLD = 2**31 - 1  # rank_threshold is an INTEGER column
 
 
 class ProgrammeRuleError(ValueError):
@@ -139,8 +142,23 @@ def indicator_categories() -> dict[str, list[str]]:
 
 
 def _is_number(value: Any) -> bool:
+    """A finite number a float can hold (not .nan, .inf, nor a 400-digit integer)."""
     # YAML reads `yes`/`true` as booleans, which Python counts as numbers: refuse them.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 2, 5, 5, 80, 80
+
+
+def _shown(value: Any) -> str:
+    """A value of a rule file for a message, cut short (a YAML alias bomb or a huge string stays one short line)."""
+    return _REPR.repr(value)
 
 
 class _FileChecker:
@@ -162,8 +180,8 @@ class _FileChecker:
                 self.problem(key, "missing (add it as a quoted string)")
             return ""
         if not isinstance(value, str):
-            self.problem(key, f"must be a quoted string, got {value!r} (YAML read it as {type(value).__name__})")
-            return str(value)
+            self.problem(key, f"must be a quoted string, got {_shown(value)} (YAML read it as {type(value).__name__})")
+            return ""
         return value.strip()
 
     def indicator(self, where: str, item: dict) -> str | None:
@@ -176,14 +194,14 @@ class _FileChecker:
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             self.problem(
                 where,
-                f"unknown indicator id {indicator!r}{hint}; the ids are those of "
+                f"unknown indicator id {_shown(indicator)}{hint}; the ids are those of "
                 f"dbt_project/seeds/indicator_definitions.csv: {', '.join(sorted(self.formulas))}",
             )
             return None
         return indicator
 
     def unknown_keys(self, where: str, item: dict, allowed: set[str]) -> None:
-        extra = sorted(set(item) - allowed)
+        extra = sorted(str(key)[:80] for key in set(item) - allowed)  # YAML keys may be numbers, dates or null
         if extra:
             self.problem(where, f"unknown key(s) {', '.join(extra)}; allowed: {', '.join(sorted(allowed))}")
 
@@ -197,11 +215,11 @@ class _FileChecker:
         where = f"{where} ({indicator or item.get('indicator')})"
         operator = item.get("operator")
         if operator not in OPERATORS:
-            self.problem(where, f"operator {operator!r} is not one of {', '.join(OPERATORS)} (quote it: \"<=\")")
+            self.problem(where, f"operator {_shown(operator)} is not one of {', '.join(OPERATORS)} (quote it: \"<=\")")
             return None
         tier = item.get("tier")
         if tier is not None and not (isinstance(tier, int) and not isinstance(tier, bool) and tier >= 1):
-            self.problem(where, f"tier must be a whole number from 1, got {tier!r}")
+            self.problem(where, f"tier must be a whole number from 1, got {_shown(tier)}")
             return None
         if "threshold" not in item:
             self.problem(where, "threshold is missing")
@@ -209,12 +227,14 @@ class _FileChecker:
         threshold = item["threshold"]
         if operator == "in":
             if not isinstance(threshold, list) or not threshold:
-                self.problem(where, f"operator `in` needs a list of values, e.g. [1, 2], got {threshold!r}")
+                self.problem(where, f"operator `in` needs a list of values, e.g. [1, 2], got {_shown(threshold)}")
                 return None
             values = threshold
         else:
             if isinstance(threshold, (list, dict)):
-                self.problem(where, f"operator {operator!r} needs one value, got {threshold!r} (use `in` for a list)")
+                self.problem(
+                    where, f"operator {_shown(operator)} needs one value, got {_shown(threshold)} (use `in` for a list)"
+                )
                 return None
             values = [threshold]
         if indicator is None:
@@ -222,21 +242,26 @@ class _FileChecker:
         on_category = self.formulas[indicator] == "category" and all(isinstance(v, str) for v in values)
         if on_category:
             if operator not in ("=", "in"):
-                self.problem(where, f"a category code can only be tested with = or in, not {operator!r}")
+                self.problem(where, f"a category code can only be tested with = or in, not {_shown(operator)}")
                 return None
             known = self.categories.get(indicator, [])
             unknown = [v for v in values if v not in known]
             if unknown:
-                self.problem(where, f"unknown {indicator} categories {unknown}; the categories are: {', '.join(known)}")
+                self.problem(
+                    where, f"unknown {indicator} categories {_shown(unknown)}; the categories are: {', '.join(known)}"
+                )
                 return None
             parsed: Any = tuple(values) if operator == "in" else values[0]
         else:
             wrong = [v for v in values if not _is_number(v)]
+            if wrong and isinstance(wrong[0], (int, float)) and not isinstance(wrong[0], bool):
+                self.problem(where, f"threshold {_shown(wrong[0])} is not a finite number (floats stop near 1e308)")
+                return None
             if wrong:
                 kind = " or a category code" if self.formulas[indicator] == "category" else ""
                 self.problem(
                     where,
-                    f"threshold {wrong[0]!r} is a {type(wrong[0]).__name__}: "
+                    f"threshold {_shown(wrong[0])} is a {type(wrong[0]).__name__}: "
                     f"{indicator} is compared with a number{kind}"
                     " (write 3500, not \"3500\")",
                 )
@@ -255,15 +280,15 @@ class _FileChecker:
         where = f"{where} ({indicator or item.get('indicator')})"
         weight = item.get("weight")
         if not _is_number(weight) or weight <= 0:
-            self.problem(where, f"weight must be a number above 0, got {weight!r}")
+            self.problem(where, f"weight must be a number above 0, got {_shown(weight)}")
             return None
         higher = item.get("higher_is_priority")
         if not isinstance(higher, bool):
-            self.problem(where, f"higher_is_priority must be true or false, got {higher!r}")
+            self.problem(where, f"higher_is_priority must be true or false, got {_shown(higher)}")
             return None
         normalise = item.get("normalise", "rank")
         if normalise not in NORMALISATIONS:
-            self.problem(where, f"normalise must be one of {', '.join(NORMALISATIONS)}, got {normalise!r}")
+            self.problem(where, f"normalise must be one of {', '.join(NORMALISATIONS)}, got {_shown(normalise)}")
             return None
         if indicator is None:
             return None
@@ -280,17 +305,17 @@ class _FileChecker:
         for name, (pattern, example) in FILTER_PATTERNS.items():
             codes = data.get(name) or []
             if not isinstance(codes, list):
-                self.problem(f"filters.{name}", f"must be a list of codes, got {codes!r}")
+                self.problem(f"filters.{name}", f"must be a list of codes, got {_shown(codes)}")
                 continue
             for code in codes:
                 if not isinstance(code, str):
                     self.problem(
                         f"filters.{name}",
-                        f"code {code!r} must be a quoted string, {example} (YAML reads 01 as the number 1)",
+                        f"code {_shown(code)} must be a quoted string, {example} (YAML reads 01 as the number 1)",
                     )
-                elif not re.match(pattern, code):
-                    self.problem(f"filters.{name}", f"{code!r} is not {example}")
-            filters[name] = tuple(str(c) for c in codes)
+                elif not re.fullmatch(pattern, code):
+                    self.problem(f"filters.{name}", f"{_shown(code)} is not {example}")
+            filters[name] = tuple(c for c in codes if isinstance(c, str))
         return filters
 
     def check(self, data: Any) -> ProgrammeRules | None:
@@ -301,10 +326,11 @@ class _FileChecker:
         programme = self.text(data, "programme")
         if programme and programme != self.path.stem:
             self.problem(
-                "programme", f"{programme!r} must be the file's name: rename the file {programme}.yml or fix the id"
+                "programme",
+                f"{_shown(programme)} must be the file's name: rename the file {programme}.yml or fix the id",
             )
-        if programme and not PROGRAMME_ID.match(programme):
-            self.problem("programme", f"{programme!r} must be lower case letters, digits and _ (it names tables)")
+        if programme and not PROGRAMME_ID.fullmatch(programme):
+            self.problem("programme", f"{_shown(programme)} must be lower case letters, digits and _ (it names tables)")
         title = self.text(data, "title")
         version = self.text(data, "version")
         users = self.text(data, "users")
@@ -337,9 +363,11 @@ class _FileChecker:
         else:
             self.unknown_keys("changes", changes, {"rank_threshold"})
             rank_threshold = changes.get("rank_threshold", DEFAULT_RANK_THRESHOLD)
-            if not (isinstance(rank_threshold, int) and not isinstance(rank_threshold, bool) and rank_threshold >= 0):
+            whole = isinstance(rank_threshold, int) and not isinstance(rank_threshold, bool)
+            if not (whole and 0 <= rank_threshold <= MAX_RANK_THRESHOLD):
                 self.problem(
-                    "changes.rank_threshold", f"must be a whole number of ranks (0 or more), got {rank_threshold!r}"
+                    "changes.rank_threshold",
+                    f"must be a whole number of ranks (0 to {MAX_RANK_THRESHOLD}), got {_shown(rank_threshold)}",
                 )
                 rank_threshold = DEFAULT_RANK_THRESHOLD
 
@@ -354,7 +382,8 @@ class _FileChecker:
 
 def rule_files(rules_dir: Path | None = None) -> dict[str, Path]:
     """Programme id → its rule file, for every `<programme>.yml` of the folder (default: configured_rules_dir())."""
-    return {path.stem: path for path in sorted(Path(rules_dir or configured_rules_dir()).glob("*.yml"))}
+    paths = sorted(Path(rules_dir or configured_rules_dir()).glob("*.yml"))
+    return {path.stem: path for path in paths if path.is_file()}
 
 
 def load_rules(
@@ -372,7 +401,7 @@ def load_rules(
     for name in programmes or ():
         if name not in files:
             raise ProgrammeRuleError(
-                f"unknown programme {name!r}; the programmes are: {', '.join(files)} "
+                f"unknown programme {_shown(name)}; the programmes are: {', '.join(files)} "
                 f"(one rule file each in {rules_dir})"
             )
     formulas, categories = indicator_formulas(), indicator_categories()
@@ -386,6 +415,9 @@ def load_rules(
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             problems.append(f"{path}: not valid YAML ({exc})")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: cannot be read as UTF-8 text ({exc})")
             continue
         checked = checker.check(data)
         if checked is None:

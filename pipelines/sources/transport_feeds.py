@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 API_URL = "https://transport.data.gouv.fr/api/datasets"
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # matched whole, ASCII digits only
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # Query parameters that hold credentials: a URL with one is never fetched.
 _SECRET_PARAMETERS = {"token", "access_token", "apikey", "api_key", "key", "password", "secret"}
@@ -60,11 +60,11 @@ class FeedScan(NamedTuple):
 def reference_date(vintage: str) -> date:
     """The date a transport_gtfs vintage describes: the Tuesday of an ISO week, or the date given."""
     text = str(vintage).strip()
-    week = _WEEK.match(text)
+    week = _WEEK.fullmatch(text)
     try:
         if week:
             return date.fromisocalendar(int(week.group(1)), int(week.group(2)), 2)
-        if _DATE.match(text):
+        if _DATE.fullmatch(text):
             return date.fromisoformat(text)
     except ValueError:
         pass

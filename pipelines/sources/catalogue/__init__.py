@@ -31,14 +31,15 @@ CATALOGUE_DIR = Path(__file__).parent
 
 
 PARTITIONINGS = ("static", "weekly", "monthly")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits, matched whole: `$` alone would let "2026-W48\n" through, `\d` full-width digits.
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
 def well_formed(partitions: str, vintage: str) -> bool:
     """Whether a label is a vintage of that partitioning: an ISO week (2026-W48) or a month (2026-11)."""
     if partitions == "weekly":
-        week = _WEEK.match(vintage)
+        week = _WEEK.fullmatch(vintage)
         if not week:
             return False
         try:
@@ -47,7 +48,7 @@ def well_formed(partitions: str, vintage: str) -> bool:
             return False
         return True
     if partitions == "monthly":
-        return bool(_MONTH.match(vintage))
+        return bool(_MONTH.fullmatch(vintage))
     return False
 
 
