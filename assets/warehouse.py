@@ -19,6 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from pipelines.sources import failpoints
 from pipelines.orchestration import progress
 from pipelines.orchestration.dbt_project import dbt_project, ensure_manifest
 from pipelines.orchestration.resources import DataHomeLock, WarehouseResource
@@ -28,6 +29,7 @@ from pipelines.programmes.inputs import ensure_programme_tables
 from pipelines.sources.catalogue import load_catalogue
 from pipelines.sources.durable import write_atomically
 from pipelines.warehouse.fingerprint import dbt_project_fingerprint, inputs_fingerprint, published_fingerprint
+from pipelines.warehouse.disk import require_free_space
 from pipelines.warehouse.ingestion import ensure_raw_tables
 from pipelines.warehouse.meta import ensure_meta_tables
 from pipelines.warehouse.publish import new_build_id, publish
@@ -121,6 +123,8 @@ def warehouse_models(
         record_outcome(context, "up_to_date")
         progress.report("transform", status="up_to_date", reason=reason)
         return
+    # dbt rewrites tables of the build database, publish copies it whole: room for a copy first.
+    require_free_space(home, also=home.work_db.stat().st_size, what="the transformation (dbt, then a copy to publish)")
     write_atomically(home.transform_marker, context.run_id.encode())
     os.environ["TERRITOIRES_WORK_DB"] = str(home.work_db)
     total = sum(1 for key in context.selected_asset_keys)
@@ -129,6 +133,7 @@ def warehouse_models(
     # dbt's target folder beside the build database (not a new one in the project per run)
     target = home.work_db.parent / "dbt_target"
     shutil.rmtree(target, ignore_errors=True)
+    failpoints.reach("dbt.build")
     invocation = dbt.cli(["build"], context=context, target_path=target)
     notices, only_checked = logging.getLogger("dagster.builtin"), _OnlyCheckedTests()
     notices.addFilter(only_checked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -32,10 +33,21 @@ def main() -> None:
 # --------------------------------------------------------------------------- build
 
 
+DISK_TROUBLE = ("No space left on device", "Disk quota exceeded", "database or disk is full", "disk I/O error")
+
+
+def _disk_trouble(exc: BaseException) -> bool:
+    """Whether an error comes from a full or failing disk (OSError, or SQLite's and DuckDB's words for it)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+        return True
+    return any(words in str(exc) for words in DISK_TROUBLE)
+
+
 def _run_and_report(run: Callable[[], object], home: DataHome, verbose: bool):
     """Run a build with its progress shown; prints the summary; returns the BuildResult."""
     from pipelines.cli.progress import BuildDisplay, print_summary
     from pipelines.orchestration import progress
+    from pipelines.warehouse.disk import NotEnoughSpace
     from pipelines.warehouse.lock import DataHomeBusy
 
     display = BuildDisplay()
@@ -45,6 +57,17 @@ def _run_and_report(run: Callable[[], object], home: DataHome, verbose: bool):
     except DataHomeBusy as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except NotEnoughSpace as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        if not _disk_trouble(exc):
+            raise
+        display.flush()
+        detail = " ".join(str(exc).split())[:300]
+        _fail(
+            f"the build stopped: the data home's disk could not be written ({detail}); the published warehouse "
+            f"and the stored snapshots are unchanged. Free space under {home.root} and build again."
+        )
     display.flush()
     print_summary(result, home.warehouse)
     return result

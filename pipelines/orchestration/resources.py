@@ -17,6 +17,7 @@ from pipelines.orchestration.dbt_project import dbt_project
 from pipelines.settings import DataHome, data_home, mirror
 from pipelines.sources.fetch import Fetcher
 from pipelines.sources.snapshots import RawStore
+from pipelines.warehouse.disk import require_free_space
 from pipelines.warehouse.housekeeping import remove_leftovers
 from pipelines.warehouse.lock import data_home_lock
 
@@ -100,6 +101,7 @@ class DataHomeLock(dg.ConfigurableResource):
                     log.warning(message)
                 progress.report("leftovers", message=message)
 
+        require_free_space(home)  # a daemon-launched run on a full disk stops here, saying so
         run_id = getattr(context, "run_id", None)
         with data_home_lock(home.lock_file, purpose=f"Dagster run {run_id}", on_wait=waiting, on_acquired=acquired):
             yield self

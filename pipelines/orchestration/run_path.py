@@ -44,6 +44,7 @@ from pipelines.sources.catalogue import Source, get_source, load_catalogue
 from pipelines.sources.discovery import DiscoveredVintage, discover
 from pipelines.sources.errors import SourceError
 from pipelines.sources.snapshots import RawStore
+from pipelines.warehouse.disk import require_free_space
 from pipelines.warehouse.housekeeping import remove_leftovers
 from pipelines.warehouse.ingestion import known_vintages
 from pipelines.warehouse.lock import data_home_lock
@@ -346,6 +347,8 @@ def summarise(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, d
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+                error = error.cause  # the step's own error, not Dagster's wrapper around it
             summary.failed_steps.append(f"{event.step_key}: {failure_message(error.message if error else '')}")
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
@@ -405,6 +408,7 @@ def execute(
     holds the lock. Dagster's full log of every run goes to <home>/logs/build-<time>.log.
     """
     started = time.monotonic()
+    require_free_space(home)
     prepare_dagster_home(home)
     log_file = home.logs / f"build-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:4]}.log"
     result = BuildResult(notes=list(notes), log_file=log_file)
@@ -446,6 +450,7 @@ def run_build(
     verbose: bool = False,
 ) -> BuildResult:
     """Plan a build and execute its runs here: what `territoires build` and `territoires demo` do."""
+    require_free_space(home)  # before Dagster's storage is touched
     prepare_dagster_home(home)
     from pipelines.orchestration.definitions import defs  # needs DAGSTER_HOME and the dbt manifest
 
@@ -492,6 +497,7 @@ def run_tick(
 
     from dagster._utils.schedules import cron_string_iterator
 
+    require_free_space(home)
     prepare_dagster_home(home)
     os.environ["TERRITOIRES_HOME"] = str(home.root)  # what the daemon's environment says
     if mirror:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_file(path: Path) -> None:
@@ -27,6 +28,14 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_chunk(handle: BinaryIO, chunk: bytes, path: Path) -> None:
+    """Write a chunk to an open file; an OSError (disk full…) names the file, which a bare write() error does not."""
+    try:
+        handle.write(chunk)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def replace_durably(source: Path, target: Path) -> None:

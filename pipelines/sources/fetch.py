@@ -25,6 +25,9 @@ from urllib.parse import quote
 import httpx
 from tqdm import tqdm
 
+from pipelines.sources import failpoints
+from pipelines.sources.durable import write_chunk
+
 from .errors import FetchError, SourceError, UnexpectedContentError
 from .snapshots import CHUNK_SIZE, RawStore, Snapshot
 
@@ -164,6 +167,15 @@ def check_content(
                 )
     if expected_format in ("json", "geojson") and not text.startswith((b"{", b"[")):
         raise UnexpectedContentError(f"the file is not {label}: it starts with {_excerpt(text)}", **context)
+
+
+def write_failure(exc: OSError, path: Path | None = None) -> str:
+    """An error writing under the data home, naming the file: `could not write … (No space left on device)`."""
+    where = exc.filename or path or "a file of the data home"
+    return (
+        f"could not write {where} ({exc.strerror or exc}); nothing stored before was changed: "
+        "free space on the data home's disk and fetch again"
+    )
 
 
 def _excerpt(data: bytes, limit: int = 200) -> str:
@@ -315,6 +327,13 @@ class Fetcher:
             status = "invalid" if isinstance(exc, UnexpectedContentError) else "failed"
             self._log(req, location, origin, status, error=str(exc))
             return FetchResult(req, "failed", None, str(exc))
+        except OSError as exc:  # the data home's disk: full, read-only, out of inodes
+            error = f"{req.source} {req.vintage} {req.file_name}: {write_failure(exc)}"
+            try:
+                self._log(req, location, origin, "failed", error=error)
+            except OSError:
+                pass  # the fetch log is on the same disk
+            return FetchResult(req, "failed", None, error)
 
     def ingest_file(
         self,
@@ -472,7 +491,8 @@ class Fetcher:
                         f"the file is larger than the limit of {self.max_bytes} bytes", **context
                     )
                 digest.update(chunk)
-                writer.write(chunk)
+                write_chunk(writer, chunk, tmp)
+                failpoints.reach("fetch.chunk")
         return digest.hexdigest(), size
 
     def _copy_from_folder(self, req: FetchRequest, path: Path, previous: Snapshot | None) -> FetchResult:
@@ -598,8 +618,9 @@ class Fetcher:
                                 f"the download exceeds the limit of {self.max_bytes} bytes", **context
                             )
                         digest.update(chunk)
-                        out.write(chunk)
+                        write_chunk(out, chunk, tmp)
                         bar.update(len(chunk))
+                        failpoints.reach("fetch.chunk")
                 except httpx.RemoteProtocolError as exc:
                     if expected is not None:
                         raise _Retryable(

@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.sources import failpoints
 from pipelines.sources.catalogue import load_catalogue
 from pipelines.sources.durable import fsync_dir, fsync_file
 
@@ -569,6 +570,7 @@ def _write_export(
                 skipped.append({"table": dataset.table, "format": fmt, "reason": reason})
             else:
                 files.append(_file_entry(folder, path, dataset.table, fmt, written, columns))
+                failpoints.reach("exports.file")
     if "geojson" in selection.formats:
         geojson = {"table": "indicators.commune", "format": "geojson"}
         if not selection.wants_level("commune"):
@@ -617,11 +619,12 @@ def export_warehouse(warehouse: Path, out: Path, selection: ExportSelection | No
     A partial export (filters, other formats or CSV style) is named `<build id>-partial`.
     """
     selection = selection or ExportSelection()
-    out.mkdir(parents=True, exist_ok=True)
-    last = latest_export(out)
-    previous = read_manifest(last) if selection.is_complete and last else None
     with _open_warehouse(warehouse, selection) as con:
         build_id = _about(con)["build_id"]
+        plan_datasets(con, selection)  # an unknown indicator or programme is refused before --out is made
+        out.mkdir(parents=True, exist_ok=True)
+        last = latest_export(out)
+        previous = read_manifest(last) if selection.is_complete and last else None
         temporary = out / f".tmp-{build_id}-{uuid.uuid4().hex[:8]}"
         temporary.mkdir()
         try:
@@ -644,5 +647,6 @@ def export_warehouse(warehouse: Path, out: Path, selection: ExportSelection | No
                 shutil.rmtree(temporary, ignore_errors=True)
                 raise
     if selection.is_complete:
+        failpoints.reach("exports.switch")
         switch_latest(out, name)
     return ExportReport(out / name, manifest, selection.is_complete)

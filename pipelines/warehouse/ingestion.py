@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.sources import failpoints
 from pipelines.quality import FrameSpec, ValidationFailed, validate_frame
 from pipelines.sources.catalogue import FileSpec, Source, get_source
 from pipelines.sources.columns import apply_aliases
@@ -287,6 +288,7 @@ def load_vintage(
                 "insert into meta.raw_loads values (?, ?, ?, ?, ?, ?, ?)",
                 [source.id, vintage, entity, table, snap.sha256, frame.height, loaded_at],
             )
+            failpoints.reach("ingest.load")
         con.execute("commit")
     except Exception:
         con.execute("rollback")

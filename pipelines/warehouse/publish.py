@@ -12,11 +12,13 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import duckdb
 
+from pipelines.sources import failpoints
 from pipelines.settings import DataHome, package_version
-from pipelines.sources.durable import replace_durably
+from pipelines.sources.durable import replace_durably, write_chunk
 from pipelines.warehouse.fingerprint import inputs_fingerprint_of
 from pipelines.warehouse.meta import ensure_meta_tables
 
@@ -82,6 +84,17 @@ def _check(con: duckdb.DuckDBPyConnection) -> list[str]:
     return failures
 
 
+COPY_CHUNK = 8 * 1024 * 1024
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy the build database to the candidate, chunk by chunk (a kill mid-copy leaves a partial candidate only)."""
+    with open(source, "rb") as reader, open(target, "xb") as writer:
+        while chunk := reader.read(COPY_CHUNK):
+            write_chunk(writer, chunk, target)
+            failpoints.reach("publish.copy")
+
+
 def _geography(con: duckdb.DuckDBPyConnection) -> str | None:
     has = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'geo' and table_name = 'commune'"
@@ -142,6 +155,7 @@ def _stamp(
         [build_id, sample, SAMPLE_NOTICE if sample else "", geography, fingerprint, json.dumps(parts),
          package_version(), dagster_run_id],
     )  # fmt: skip
+    failpoints.reach("publish.stamp")
     con.execute("checkpoint")
     return geography
 
@@ -159,7 +173,7 @@ def publish(home: DataHome, *, build_id: str, sample: bool, dagster_run_id: str 
     candidate = folder / home.warehouse.name
     try:
         folder.mkdir(parents=True, exist_ok=False)
-        shutil.copyfile(home.work_db, candidate)
+        _copy(home.work_db, candidate)
         with duckdb.connect(str(candidate)) as con:
             failures = _check(con)
             if failures:
@@ -172,7 +186,9 @@ def publish(home: DataHome, *, build_id: str, sample: bool, dagster_run_id: str 
             geography = _stamp(
                 con, home, build_id=build_id, started_at=started, sample=sample, dagster_run_id=dagster_run_id
             )
+        failpoints.reach("publish.rename")
         replace_durably(candidate, home.warehouse)
+        failpoints.reach("publish.renamed")
     except Exception as exc:
         shutil.rmtree(folder, ignore_errors=True)
         record_failure(
