@@ -346,10 +346,11 @@ def summarise(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, d
     )  # fmt: skip
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            while error is not None and error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
-                error = error.cause  # the step's own error, not Dagster's wrapper around it
+            error = _own_error(event.step_failure_data.error)
             summary.failed_steps.append(f"{event.step_key}: {failure_message(error.message if error else '')}")
+        elif event.event_type_value == "RESOURCE_INIT_FAILURE":  # the run stopped before any step, e.g. a full disk
+            error = _own_error(getattr(event.event_specific_data, "error", None))
+            summary.failed_steps.append(f"run {result.run_id[:8]} could not start: {failure_message(error.message if error else '')}")
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             continue
@@ -364,6 +365,14 @@ def summarise(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult, d
         if mat.asset_key.path[0] == "raw" and "vintages" in mat.metadata:
             summary.source_statuses[mat.asset_key.path[1]] = mat.metadata["vintages"].value
     return summary
+
+
+def _own_error(error):
+    """The error a step or resource raised, not Dagster's wrappers around it."""
+    wrappers = ("DagsterExecutionStepExecutionError", "DagsterResourceFunctionError")
+    while error is not None and error.cause is not None and error.cls_name in wrappers:
+        error = error.cause
+    return error
 
 
 def failure_message(message: str) -> str:

@@ -185,6 +185,14 @@ def fill(disk: Path, leave: int) -> None:
 def test_a_full_disk_fails_the_write_that_hit_it_and_the_next_build_succeeds(home, small_disk, sample_files, tmp_path):
     if small_disk is None:
         pytest.skip("mounting a small tmpfs needs root here; the kill series above still ran")
+    try:
+        _fill_during_a_download_then_a_build(home, small_disk, sample_files, tmp_path)
+    finally:
+        subprocess.run(["mount", "-o", "remount,size=1g", "tmpfs", str(small_disk)], check=True)  # space freed
+    TALLY.update(full_disks=2)
+
+
+def _fill_during_a_download_then_a_build(home: DataHome, small_disk: Path, sample_files, tmp_path: Path) -> None:
     folder, _ = sample_files
     build_id, _ = published(home)
     snapshots = assert_snapshots_whole(home)
@@ -193,9 +201,10 @@ def test_a_full_disk_fails_the_write_that_hit_it_and_the_next_build_succeeds(hom
     upstream = tmp_path / "upstream"
     shutil.copytree(folder, upstream)
     sirene = next((upstream / "insee_sirene").glob("*/*.parquet"))
-    sirene.write_bytes(os.urandom(6_000_000))  # changed upstream, and larger than the disk's free space
+    sirene.write_bytes(os.urandom(16_000_000))  # changed upstream, and larger than the disk's free space
     transform_pending = home.transform_marker.exists()  # the killed dbt builds above left it to do
-    fill(small_disk, 4_000_000)
+    # 8 MB: the ingestion run's own Dagster storage and log take a few MB, the transformation still starts
+    fill(small_disk, 8_000_000)
     with serve(directory=upstream) as server:
         result = run(home, ["build", "--mirror", server.base_url, "--source", "insee_sirene"])
     output = result.stdout + result.stderr
@@ -224,9 +233,6 @@ def test_a_full_disk_fails_the_write_that_hit_it_and_the_next_build_succeeds(hom
     result = run(home, ["build", "--offline"])
     assert result.returncode == 1 and "MB a build needs to start (TERRITOIRES_MIN_FREE_MB)" in result.stderr, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-
-    subprocess.run(["mount", "-o", "remount,size=1g", "tmpfs", str(small_disk)], check=True)  # space freed
-    TALLY.update(full_disks=2)
 
 
 def test_the_next_build_completes_without_clean_up_and_publishes(home):
