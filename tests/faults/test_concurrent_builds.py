@@ -1,7 +1,9 @@
-"""Two `territoires build` processes on one data home: one waits (or refuses), nothing is corrupted.
+"""Builds, a schedule tick and an ingest on one data home at once: one at a time, nothing corrupted.
 
 The data home is filled by hand (`territoires ingest` of every sample file), as an
-operator without network access would; then three builds start together.
+operator without network access would; then three builds start together, a schedule's
+tick comes while the first runs (`--no-wait`: it refuses), and `territoires ingest`
+arrives during the build (it waits for the lock, then stores and checks its file).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def start_build(home, *args) -> subprocess.Popen:
     )
 
 
-def test_a_second_build_waits_or_refuses_and_the_published_warehouse_is_whole(sample_files, data_home):
+def test_builds_a_tick_and_an_ingest_at_once_take_turns_and_the_published_warehouse_is_whole(sample_files, data_home):
     folder, written = sample_files
     (data_home.root / "SAMPLE_DATA").write_text("sample")
     ingest_everything_by_hand(folder, written)
@@ -63,9 +65,19 @@ def test_a_second_build_waits_or_refuses_and_the_published_warehouse_is_whole(sa
         [TERRITOIRES, "build", "--offline", "--no-wait"], env={**os.environ, "TERRITOIRES_HOME": str(data_home.root)},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
+    tick = subprocess.run(
+        [TERRITOIRES, "build", "--schedule", "refresh_yearly_sources", "--no-wait"],
+        env={**os.environ, "TERRITOIRES_HOME": str(data_home.root)}, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    population = folder / "insee_population" / "2023" / "ensemble.zip"
+    ingest = subprocess.Popen(
+        [TERRITOIRES, "ingest", "insee_population", "--vintage", "2023", "--file", str(population)],
+        env={**os.environ, "TERRITOIRES_HOME": str(data_home.root)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     waiting = start_build(data_home)
     out_first, err_first = first.communicate(timeout=900)
     out_waiting, err_waiting = waiting.communicate(timeout=900)
+    out_ingest, err_ingest = ingest.communicate(timeout=300)
 
     assert first.returncode == 0, out_first + err_first
     assert refused.returncode == 2
@@ -73,6 +85,10 @@ def test_a_second_build_waits_or_refuses_and_the_published_warehouse_is_whole(sa
     assert waiting.returncode == 0, out_waiting + err_waiting
     assert f"waiting for process {first.pid} on" in out_waiting
     assert "build up to date" in out_waiting  # it found the first build's work published
+    assert tick.returncode == 2 and f"is busy: process {first.pid} on" in tick.stderr, tick.stdout + tick.stderr
+    assert ingest.returncode == 0, out_ingest + err_ingest
+    assert f"waiting for process {first.pid} on" in err_ingest
+    assert "insee_population 2023 is valid" in out_ingest  # the same bytes again: stored once, checked again
     assert re.search(r"etalab_decoupage +2023 missing, 2024 missing, 2025 loaded, 2026 loaded", out_first)
     build_id = re.search(r"published build (\S+):", out_first).group(1)
 

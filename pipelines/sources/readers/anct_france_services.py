@@ -90,22 +90,24 @@ def _coordinates(features: list[dict], properties: pl.DataFrame, where: str) -> 
     """lon_wgs84 and lat_wgs84 as text: the point geometry's, else the LONGITUDE/LATITUDE properties."""
     try:
         geometries = pl.from_dicts([feature.get("geometry") or {} for feature in features], infer_schema_length=None)
-    except pl.exceptions.PolarsError:
-        raise ParseError(f"{where}: the geometries are not all points ([longitude, latitude])") from None
-    absent = {"type": pl.Utf8, "coordinates": pl.List(pl.Float64)}
-    geometries = geometries.with_columns(
-        [pl.lit(None, dtype).alias(name) for name, dtype in absent.items() if name not in geometries.columns]
-    )
-    published = properties.select(
-        [(pl.col(c) if c in properties.columns else pl.lit(None, pl.Utf8)).alias(c) for c in ("LONGITUDE", "LATITUDE")]
-    )
-    is_point = pl.col("type") == "Point"
-    return geometries.select("type", "coordinates").hstack(published).select(
-        pl.when(is_point).then(_decimal_text(pl.col("coordinates").list.get(0, null_on_oob=True)))
-        .otherwise(pl.col("LONGITUDE")).alias("lon_wgs84"),
-        pl.when(is_point).then(_decimal_text(pl.col("coordinates").list.get(1, null_on_oob=True)))
-        .otherwise(pl.col("LATITUDE")).alias("lat_wgs84"),
-    )
+        absent = {"type": pl.Utf8, "coordinates": pl.List(pl.Float64)}
+        geometries = geometries.with_columns(
+            [pl.lit(None, dtype).alias(name) for name, dtype in absent.items() if name not in geometries.columns]
+        )
+        published = properties.select(
+            [(pl.col(c) if c in properties.columns else pl.lit(None, pl.Utf8)).alias(c) for c in ("LONGITUDE", "LATITUDE")]
+        )
+        is_point = pl.col("type") == "Point"
+        return geometries.select("type", "coordinates").hstack(published).select(
+            pl.when(is_point).then(_decimal_text(pl.col("coordinates").list.get(0, null_on_oob=True)))
+            .otherwise(pl.col("LONGITUDE")).alias("lon_wgs84"),
+            pl.when(is_point).then(_decimal_text(pl.col("coordinates").list.get(1, null_on_oob=True)))
+            .otherwise(pl.col("LATITUDE")).alias("lat_wgs84"),
+        )
+    except (pl.exceptions.PolarsError, TypeError) as exc:
+        # A geometry that is not an object, coordinates that are not numbers or out of range.
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ParseError(f"{where}: the geometries are not all points ([longitude, latitude]): {problem}") from None
 
 
 def _decimal_text(number: pl.Expr) -> pl.Expr:

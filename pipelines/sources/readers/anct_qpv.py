@@ -63,6 +63,9 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     contours_path, member = found
     where = describe(source, vintage, contours_path) + (f" ({member})" if member else "")
     contours = _renamed(feature_properties(load_features(read_bytes(contours_path, member), where), where))
+    not_text = [c for c in CONTOUR_COLUMNS if c in contours.columns and contours.schema[c] != pl.Utf8]
+    if not_text:
+        raise ParseError(f"{where}: property {', '.join(not_text)} is not text (a list or an object in some features)")
     # Only the known properties are kept, unless one is missing: validation then names a renamed one.
     if {"code_qp", "lib_qp", "insee_com"} <= set(contours.columns):
         contours = contours.select([c for c in CONTOUR_COLUMNS if c in contours.columns])
@@ -92,6 +95,9 @@ def load_features(data: bytes, where: str) -> list[dict]:
     features = value.get("features")
     if not isinstance(features, list) or not features:
         raise ParseError(f"{where}: the FeatureCollection has no features")
+    wrong = next((f for f in features if not isinstance(f, dict) or not isinstance(f.get("properties") or {}, dict)), None)
+    if wrong is not None:
+        raise ParseError(f"{where}: a feature or its properties is not a JSON object (found {str(wrong)[:60]})")
     return features
 
 
@@ -99,7 +105,7 @@ def feature_properties(features: list[dict], where: str) -> pl.DataFrame:
     """The properties of every feature as a frame of text columns (geometries left aside)."""
     try:
         return frame_from_records([feature.get("properties") or {} for feature in features])
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, TypeError) as exc:
         raise ParseError(f"{where}: the feature properties cannot be read as a table ({exc})") from None
 
 
@@ -159,6 +165,8 @@ def _with_populations(contours: pl.DataFrame, populations: pl.DataFrame, where: 
     an unknown population (never 0), a QPV it lists that the contours do not is an error."""
     code = next((c for c in POPULATION_FILE_CODES if c in populations.columns), None)
     population = next((c for c in POPULATION_FILE_POPULATIONS if c in populations.columns), None)
+    if "code_qp" not in contours.columns:
+        raise ParseError(f"{where}: the contours have no code_qp property to match the populations with")
     if code is None or population is None:
         raise ParseError(
             f"{where}: not INSEE's QPV population file: it needs a QPV code column (one of "

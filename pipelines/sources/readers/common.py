@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import zipfile
+import zlib
 from xml.etree import ElementTree
 from pathlib import Path
 
@@ -37,7 +39,10 @@ def read_bytes(path: Path, member: str | None = None) -> bytes:
         return read_member(path, member)
     data = path.read_bytes()
     if path.name.endswith(".gz") and not path.name.endswith((".tar.gz", ".tgz")):
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ParseError(f"{path.name}: not a readable gzip file ({exc}); is the file complete?") from None
     return data
 
 
@@ -111,9 +116,9 @@ def excel_connection() -> duckdb.DuckDBPyConnection:
 
 
 def sniff_separator(data: bytes, candidates: str = ",;") -> str:
-    """The separator a delimited file uses: the candidate found most often on its header line
-    (the first candidate on a tie)."""
-    header = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    """The separator a delimited file uses: the candidate found most often on its header line,
+    outside quoted names (the first candidate on a tie)."""
+    header = re.sub(rb'"[^"]*"', b"", data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0])
     return max(candidates, key=lambda c: header.count(c.encode()))
 
 

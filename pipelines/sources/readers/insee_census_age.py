@@ -63,6 +63,10 @@ def read_census_table(
         columns = ["CODGEO", *(prefix + name for name in names)]
     else:
         columns = [c for c in header if c == "CODGEO" or c.startswith(prefix)]
+    renamed = [c.removeprefix(prefix) for c in columns]
+    repeated = sorted({c for c, name in zip(columns, renamed) if renamed.count(name) > 1})
+    if repeated:
+        raise ParseError(f"{where}: the header names {', '.join(repeated)} more than once (census year prefix left aside)")
     try:
         # The columns read are codes and numbers (ASCII): the file's latin-1 bytes elsewhere
         # are never decoded.

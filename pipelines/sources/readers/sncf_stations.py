@@ -38,7 +38,11 @@ def read_stations(path: Path, where: str, source: str = SOURCE) -> pl.DataFrame:
     frame = read_csv_text(read_bytes(path), where, separator=";")
     if frame.width == 1:
         raise ParseError(f"{where}: only one column ({frame.columns[0]!r}); the file should be separated by ';'")
-    frame = frame.rename({c: c.strip().upper().replace(" ", "_") for c in frame.columns})
+    names = {c: c.strip().upper().replace(" ", "_") for c in frame.columns}
+    repeated = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
+    if repeated:
+        raise ParseError(f"{where}: column {', '.join(repeated)} appears more than once (names compared in upper case)")
+    frame = frame.rename(names)
     spec = get_source(source).entities["stations"]
     missing = [c for c in spec["columns"] if c not in frame.columns]
     if missing:
