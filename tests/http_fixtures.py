@@ -14,12 +14,16 @@ Usage::
 Scripted replies for a path are used in order; the last one is repeated once
 the list is exhausted. ``Reply(truncate_to=n)`` announces the full
 Content-Length but sends only ``n`` bytes of the body before closing the
-connection; ``Reply(delay=s)`` waits ``s`` seconds before answering. Test
-modules can also import the ``http_server`` fixture.
+connection (``reset=True``: with a TCP reset); ``Reply(delay=s)`` waits ``s``
+seconds before answering, ``Reply(stall=(n, s))`` after ``n`` body bytes;
+``framing="chunked"`` or ``"close"`` sends the body without a Content-Length.
+Test modules can also import the ``http_server`` fixture.
 """
 
 from __future__ import annotations
 
+import socket
+import struct
 import threading
 import time
 from contextlib import contextmanager
@@ -41,6 +45,9 @@ class Reply:
     body: bytes = b""
     truncate_to: int | None = None  # send only this many body bytes, then close
     delay: float = 0.0  # seconds to wait before answering (to trigger read timeouts)
+    framing: str = "length"  # "length" (Content-Length), "chunked", or "close" (the body ends with the connection)
+    reset: bool = False  # end a truncated body with a TCP reset instead of a clean close
+    stall: tuple[int, float] | None = None  # (bytes, seconds): send that many body bytes, then wait
 
 
 @dataclass
@@ -50,6 +57,7 @@ class RecordedRequest:
     method: str
     path: str
     headers: dict[str, str]
+    query: str = ""
 
 
 ReplySpec = Union[Reply, tuple]
@@ -134,8 +142,8 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def _handle(self, send_body: bool) -> None:
         server: LocalServer = self.server.local_server
-        path = self.path.split("?", 1)[0]
-        server.requests.append(RecordedRequest(self.command, path, dict(self.headers.items())))
+        path, _, query = self.path.partition("?")
+        server.requests.append(RecordedRequest(self.command, path, dict(self.headers.items()), query))
         reply = server._next_reply(path)
         if reply is not None:
             self._send_reply(reply, send_body)
@@ -151,15 +159,37 @@ class _Handler(SimpleHTTPRequestHandler):
         headers = {k.lower(): v for k, v in reply.headers.items()}
         for name, value in reply.headers.items():
             self.send_header(name, value)
-        if "content-length" not in headers and reply.status not in (204, 304):
+        if reply.framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        elif reply.framing == "close":
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        elif "content-length" not in headers and reply.status not in (204, 304):
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         if send_body and reply.status not in (204, 304):
             body = reply.body if reply.truncate_to is None else reply.body[: reply.truncate_to]
-            self.wfile.write(body)
+            if reply.stall:
+                sent, seconds = reply.stall
+                self._write(body[:sent], reply.framing)
+                self.wfile.flush()
+                time.sleep(seconds)
+                body = body[sent:]
+            self._write(body, reply.framing)
+            if reply.framing == "chunked" and reply.truncate_to is None:
+                self.wfile.write(b"0\r\n\r\n")
         if reply.truncate_to is not None:
             self.wfile.flush()
             self.close_connection = True
+            if reply.reset:  # SO_LINGER 0: close() sends RST
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    def _write(self, data: bytes, framing: str) -> None:
+        if not data:
+            return
+        if framing == "chunked":
+            data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+        self.wfile.write(data)
 
 
 @contextmanager

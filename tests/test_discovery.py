@@ -15,7 +15,7 @@ from pipelines.sample.transport_gtfs import api_document
 from pipelines.sources.catalogue import get_source, well_formed
 from pipelines.sources.discovery import discover, stock_month
 from pipelines.sources.errors import FetchError
-from pipelines.sources.transport_feeds import carries_credentials
+from pipelines.sources.secrets import carries_credentials
 
 SNCF_NATIONAL = "https://eu.ftp.opendatasoft.com/sncf/plandata/Export_OpenData_SNCF_GTFS_NewTripId.zip"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -27,6 +28,7 @@ from tqdm import tqdm
 
 from pipelines.sources import failpoints
 from pipelines.sources.durable import write_chunk
+from pipelines.sources.secrets import expand, redact
 
 from .errors import FetchError, SourceError, UnexpectedContentError
 from .snapshots import CHUNK_SIZE, RawStore, Snapshot
@@ -130,6 +132,13 @@ def check_content(
 
     magic = MAGIC.get(expected_format or "")
     if magic and head.startswith(magic):  # bytes.startswith takes one prefix or a tuple
+        if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
+            # A ZIP ends with its directory: a body cut short (no Content-Length to tell) has none.
+            raise UnexpectedContentError(
+                f"the {label} file is not whole: it has no central directory at its end (a download cut "
+                f"short, or not a {label} archive at all); {_INGEST_HINT} if it persists",
+                **context,
+            )
         return  # the signature settles it, whatever the server claims
 
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
@@ -325,8 +334,9 @@ class Fetcher:
             return result
         except SourceError as exc:
             status = "invalid" if isinstance(exc, UnexpectedContentError) else "failed"
-            self._log(req, location, origin, status, error=str(exc))
-            return FetchResult(req, "failed", None, str(exc))
+            error = redact(str(exc))  # an HTTP library's message may quote the URL it was given
+            self._log(req, location, origin, status, error=error)
+            return FetchResult(req, "failed", None, error)
         except OSError as exc:  # the data home's disk: full, read-only, out of inodes
             error = f"{req.source} {req.vintage} {req.file_name}: {write_failure(exc)}"
             try:
@@ -548,7 +558,7 @@ class Fetcher:
         context = self._context(req, url)
         try:
             with self.client.stream(
-                "GET", url, headers=headers, timeout=self.timeout, follow_redirects=True
+                "GET", expand(url), headers=headers, timeout=self.timeout, follow_redirects=True
             ) as response:
                 code = response.status_code
                 if code == 304 and previous is not None:

@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipelines.sources.durable import fsync_dir, fsync_file, write_atomically
+from pipelines.sources.secrets import redact
 
 CHUNK_SIZE = 1024 * 1024
 ORIGINS = ("live", "mirror", "manual")
@@ -210,7 +211,7 @@ class RawStore:
             "file_name": file_name,
             "sha256": sha,
             "bytes": final.stat().st_size,
-            "url": url,
+            "url": redact(url),
             "etag": etag,
             "last_modified": last_modified,
             "fetched_at": utc_now(),
@@ -400,13 +401,13 @@ class RawStore:
             "source": source,
             "vintage": vintage,
             "file_name": file_name,
-            "url": url,
+            "url": redact(url),
             "origin": origin,
             "status": status,
             "sha256": sha256,
             "bytes": bytes,
             "etag": etag,
-            "error": error,
+            "error": redact(error),
         }
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a", encoding="utf-8") as log:

@@ -30,15 +30,14 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+
+from pipelines.sources.secrets import carries_credentials
 
 API_URL = "https://transport.data.gouv.fr/api/datasets"
 
 _WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")  # matched whole, ASCII digits only
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-# Query parameters that hold credentials: a URL with one is never fetched.
-_SECRET_PARAMETERS = {"token", "access_token", "apikey", "api_key", "key", "password", "secret"}
 
 
 class FeedFile(NamedTuple):
@@ -158,14 +157,6 @@ def _why_not_fetched(resource: dict[str, Any], url: str) -> str | None:
     if carries_credentials(url):
         return "its URL carries credentials"
     return None
-
-
-def carries_credentials(url: str) -> bool:
-    """Whether a URL holds a user name, a password or a token-like query parameter."""
-    parts = urlsplit(url)
-    return bool(parts.username or parts.password) or any(
-        name.lower() in _SECRET_PARAMETERS for name, _ in parse_qsl(parts.query, keep_blank_values=True)
-    )
 
 
 def _still_valid(resource: dict[str, Any], on: date) -> bool:

@@ -147,7 +147,7 @@ class Source:
         return tuple(
             FileSpec(
                 name=f["name"], format=f["format"], entity=f.get("entity"),
-                url=f["url"].format(vintage=vintage) if f.get("url") else None,
+                url=f["url"].replace("{vintage}", vintage) if f.get("url") else None,  # ${NAME} secrets stay
             )  # fmt: skip
             for f in self.vintage_template.get(kind, [])
         )

@@ -3,7 +3,9 @@
 Two layouts with the same columns (Code_insee, Departement, Commune, Classement FRR et
 FRR+ au <date>): the ministry's workbook (.xlsx, read with DuckDB's excel extension from
 its first sheet, or the first whose name has "FRR", at the header row found by content,
-whatever title rows come before it), and its `;` CSV export, each line ending with a `;`.
+whatever title rows come before it), and its `;` CSV export, each line ending with a `;`
+(read from its header line, whatever title lines come before it; in UTF-8 or, re-saved
+by a spreadsheet, Windows-1252; with `;`, `,` or tabs).
 
 The classification column's header carries the date of the list ("Classement FRR et FRR+
 au 10 juillet 2025"), so each new list would bring a new column name: the reader hands it
@@ -27,6 +29,8 @@ from pipelines.sources.readers.common import (
     excel_connection,
     read_bytes,
     read_csv_text,
+    refuse_date_codes,
+    sniff_separator,
     xlsx_sheet_names,
 )
 
@@ -50,10 +54,35 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     if path.name.lower().endswith(".xlsx"):
         frame = _read_workbook(path, where)
     else:
-        frame = read_csv_text(read_bytes(path), where, separator=";")
+        frame = _read_csv(read_bytes(path), where)
     # Every CSV line ends with ';' (and a sheet may have empty columns): unnamed, empty columns go.
     frame = frame.drop([c for c in frame.columns if not c.strip() and frame[c].is_null().all()])
     return {"communes": (_name_classification(frame, where), path)}
+
+
+def _read_csv(data: bytes, where: str) -> pl.DataFrame:
+    """The CSV export from its header row (the line starting with Code_insee, else the first) on, as text.
+
+    UTF-8 as published, or Windows-1252 when the bytes are not UTF-8 (a spreadsheet's
+    re-save); `;` as published, or the separator the header line uses.
+    """
+    try:
+        text = data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"{where}: neither UTF-8 nor Windows-1252 text (byte {exc.start})") from None
+    lines = text.splitlines(keepends=True)
+    found = next(
+        (i for i, line in enumerate(lines[:HEADER_SEARCH_ROWS])
+         if re.split(r"[;,\t]", line, maxsplit=1)[0].strip().strip('"').casefold() == CODE.casefold()),
+        None,
+    )  # fmt: skip
+    if found is None:
+        found = 0  # no title lines to skip: the validation names the column the first line lacks
+    body = "".join(lines[found:]).encode("utf-8")
+    return read_csv_text(body, where, separator=sniff_separator(body, ";,\t"))
 
 
 def _read_workbook(path: Path, where: str) -> pl.DataFrame:
@@ -71,6 +100,8 @@ def _read_workbook(path: Path, where: str) -> pl.DataFrame:
                 f"{where}: no header row starting with {CODE} in the first {HEADER_SEARCH_ROWS} rows; expected "
                 f"{CODE}, Departement, Commune, 'Classement FRR et FRR+ au <date>' (was the code column renamed?)"
             )
+        # The header row is Excel row found + 1; its codes, typed as dates, would come out as serials.
+        refuse_date_codes(path, sheet, "A", top[found][0].strip(), found + 2, where)
         width = max(i for i, cell in enumerate(top[found]) if cell and cell.strip()) + 1
         last = chr(ord("A") + width - 1)
         frame = _query(con, path, sheet, f"A{found + 1}:{last}{LAST_ROW}", header=True, where=where).pl()
