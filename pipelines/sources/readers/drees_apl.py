@@ -25,6 +25,7 @@ from pipelines.sources.readers.common import (
     ParseError,
     describe,
     excel_connection,
+    refuse_date_codes,
     xlsx_sheet_names,
 )
 
@@ -73,6 +74,10 @@ def _read_sheet(con: duckdb.DuckDBPyConnection, path: Path, sheet: str, where: s
     if not header:
         raise ParseError(f"{where}: the header row is empty; is this the APL layout (header in row {HEADER_ROW})?")
     names, year = _output_names(list(header.values()), where)
+    code_letter = next((letter for letter, name in header.items() if name == CODE), None)
+    if code_letter is not None:
+        # A code typed as a date would come out as its serial number, a valid-looking code.
+        refuse_date_codes(path, sheet, code_letter, CODE, header_row + 1, where)
     last_letter = list(header)[-1]
     selected = ", ".join(
         f"{letter if name in (CODE, NAME) else _text_of_cell(letter)} as {_quoted(name)}"

@@ -21,7 +21,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, xlsx_sheet_names
+from pipelines.sources.readers.common import (
+    IncompleteVintage,
+    ParseError,
+    describe,
+    refuse_date_codes,
+    xlsx_sheet_names,
+)
 
 SOURCE = "insee_density_grid"
 SEVEN_LEVEL_SHEET = "Grille_Densite"
@@ -31,6 +37,7 @@ REQUIRED = ("CODGEO", "DENS")
 # Columns A…Z are read: the widest known layout has 12.
 _LETTERS = string.ascii_uppercase
 _HEADER_SEARCH_ROWS = 20
+_ROW = "_excel_row"  # the row number added to the sheet's cells, apart from the letters A…Z
 
 
 def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str, tuple[pl.DataFrame, Path]]:
@@ -64,11 +71,15 @@ def _read_sheet(path: Path, sheet: str, where: str) -> pl.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("load excel")
-        # all_varchar keeps codes as written (01001); empty rows are dropped in DuckDB.
+        # all_varchar keeps codes as written (01001); empty rows are dropped in DuckDB, after
+        # numbering the rows (an empty OVER keeps the sheet's order: _ROW is the Excel row).
         grid = con.execute(
             f"""
-            select * from read_xlsx($path, sheet = $sheet, header = false, all_varchar = true,
-                                    range = 'A1:Z1048576', stop_at_empty = false)
+            select * from (
+                select row_number() over () as {_ROW}, *
+                from read_xlsx($path, sheet = $sheet, header = false, all_varchar = true,
+                               range = 'A1:Z1048576', stop_at_empty = false)
+            )
             where coalesce({letters}) is not null
             """,
             {"path": str(path), "sheet": sheet},
@@ -77,6 +88,8 @@ def _read_sheet(path: Path, sheet: str, where: str) -> pl.DataFrame:
         raise ParseError(f"{where}: sheet '{sheet}' cannot be read ({exc})") from None
     finally:
         con.close()
+    rows = grid[_ROW]
+    grid = grid.drop(_ROW)
     header_row = next(
         (i for i, row in enumerate(grid.head(_HEADER_SEARCH_ROWS).iter_rows()) if "CODGEO" in row),
         None,
@@ -91,6 +104,9 @@ def _read_sheet(path: Path, sheet: str, where: str) -> pl.DataFrame:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ParseError(f"{where}: sheet '{sheet}' has several columns named {', '.join(repeated)}")
+    code_letter = next(letter for letter, name in named.items() if name == "CODGEO")
+    # Codes typed as dates would come out as their serial numbers, valid-looking codes.
+    refuse_date_codes(path, sheet, code_letter, "CODGEO", rows[header_row] + 1, f"{where} (sheet '{sheet}')")
     return grid.slice(header_row + 1).select([pl.col(letter).alias(name) for letter, name in named.items()])
 
 
