@@ -489,17 +489,27 @@ def test_broken_zrr_csv_exports_are_refused(tmp_path, territory, change, expecte
     ],
     ids=["latin-1", "empty-file"],
 )
-def test_wrong_encoding_and_empty_files_are_refused(tmp_path, mirror, territory, encode, expected):
-    home = DataHome(tmp_path / "home").ensure()
-    assert load_from_folder(home, mirror, "anct_frr", "2025").status == "loaded"
-    path = mirror / FRR_FILE
-    path.write_bytes(encode(path.read_text("utf-8")))
-    assert_refused_and_nothing_lost(home, mirror, "anct_frr", "2025", expected)
-    # the ZRR CSV export, read as it is ingested by hand
+def test_wrong_encoding_and_empty_zrr_exports_are_refused(tmp_path, territory, encode, expected):
     export = zrr_sample.write_csv_export(territory, tmp_path / "diffusion-zonages-zrr-cog2021.csv")
     export.write_bytes(encode(export.read_text("utf-8")))
     with pytest.raises(ParseError, match=f"anct_zrr 2021 diffusion-zonages-zrr-cog2021.csv: {expected}"):
         anct_zrr.read([export], "2021")
+
+
+def test_an_empty_frr_list_is_refused(tmp_path, mirror):
+    home = DataHome(tmp_path / "home").ensure()
+    assert load_from_folder(home, mirror, "anct_frr", "2025").status == "loaded"
+    (mirror / FRR_FILE).write_bytes(b"")
+    assert_refused_and_nothing_lost(home, mirror, "anct_frr", "2025", "the file is empty")
+
+
+def test_an_frr_list_re_saved_in_windows_1252_reads_the_same_names(tmp_path, mirror):
+    path = mirror / FRR_FILE
+    as_published = anct_frr.read([path], "2025")["communes"][0]
+    re_saved = tmp_path / path.name
+    re_saved.write_bytes(path.read_text("utf-8").encode("cp1252"))
+    assert any(not name.isascii() for name in as_published["Commune"])  # accents to get right
+    assert anct_frr.read([re_saved], "2025")["communes"][0].equals(as_published)
 
 
 def test_an_empty_zrr_workbook_is_refused(tmp_path, mirror):
