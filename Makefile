@@ -33,8 +33,12 @@ install: .venv/.installed
 demo: install
 	$(RUN) territoires demo
 
+# Two workers (the builds are mostly single-threaded Python); the longest files start first
+# (tests/conftest.py), each file stays on one worker, in its own order.
+TEST_WORKERS ?= 2
+
 test: install
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 build: install
 	$(RUN) territoires build

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -57,12 +59,45 @@ def _sample_build(home_root: Path, sample_files):
     return home, result
 
 
-@pytest.fixture(scope="session")
-def sample_build(tmp_path_factory, sample_files):
-    """The whole pipeline run once on the sample, served over a local HTTP mirror."""
-    home, result = _sample_build(tmp_path_factory.mktemp("sample_home"), sample_files)
+def once_per_run(tmp_path_factory, name: str, make: Callable[[Path], Any]) -> Any:
+    """make(folder) once for the whole test run, even when pytest-xdist runs it in several workers.
+
+    Alone, this is a plain session fixture's work. Under xdist the first worker to ask
+    makes it in a folder all workers share, behind a file lock; the others wait, then read
+    what it returned (pickled). A failure is kept too: the others fail with its message
+    instead of running the whole build again.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    with FileLock(f"{shared}.lock"):
+        done, failed = shared / "made.pickle", shared / "failed.txt"
+        if failed.exists():
+            pytest.fail(f"{name}, made by another worker, failed: {failed.read_text()}")
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        shared.mkdir(parents=True, exist_ok=True)
+        try:
+            value = make(shared / "made")
+        except BaseException as exc:
+            failed.write_text(f"{type(exc).__name__}: {exc}")
+            raise
+        done.write_bytes(pickle.dumps(value))
+        return value
+
+
+def _successful_sample_build(folder: Path, sample_files):
+    home, result = _sample_build(folder, sample_files)
     assert result.success, f"sample build failed: {result.failed_steps} {result.failed_checks}"
     return home, result
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory, sample_files):
+    """The whole pipeline run once on the sample, served over a local HTTP mirror (read it, never change it)."""
+    return once_per_run(tmp_path_factory, "sample_home", lambda folder: _successful_sample_build(folder, sample_files))
 
 
 @pytest.fixture
@@ -137,16 +172,20 @@ REAL_FILES = [
 
 @pytest.fixture(scope="session")
 def real_build(tmp_path_factory, real_data):
-    """The warehouse built offline from every real file of ../shared, ingested by hand.
+    """The warehouse built offline from every real file of ../shared, ingested by hand (read it, never change it).
 
     The SNCF station list is made of the real TER stop areas (see _stations_from_ter_stops).
     """
+    return once_per_run(tmp_path_factory, "real_home", lambda folder: _real_build(folder, real_data))
+
+
+def _real_build(folder: Path, real_data: Path):
     from pipelines.orchestration.run_path import run_build
     from pipelines.settings import DataHome
     from pipelines.sources.fetch import Fetcher
     from pipelines.sources.snapshots import RawStore
 
-    home = DataHome(tmp_path_factory.mktemp("real_home")).ensure()
+    home = DataHome(folder).ensure()
     stations = _stations_from_ter_stops(
         real_data / "gtfs" / "sncf-ter-export-2020" / "stops.txt", home.root / "by_hand" / "liste-des-gares.csv"
     )
@@ -199,3 +238,23 @@ def _process_alive(pid: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# The longest files, first: under pytest-xdist (`make test` runs two workers) they start at
+# once, each on its own worker, and the short files fill in around them. Within a file the
+# order is kept.
+LONGEST_FIRST = (
+    "faults/test_killed_builds.py",  # the sample build, then 21 killed builds in a row on its copy
+    "faults/test_concurrent_builds.py",
+    "test_real_geography.py",  # the real build, shared with the other real-data tests
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).resolve().parent
+
+    def rank(item) -> int:
+        path = Path(str(item.fspath)).resolve().relative_to(tests).as_posix()
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

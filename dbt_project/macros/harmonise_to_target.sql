@@ -33,14 +33,16 @@
         where link_type = 'same_code'
     ),
 
+    -- (the link type is tested after the join, not in it: a constant in a left join's
+    -- condition turns DuckDB's hash join into a nested loop, quadratic at national size)
     kept as (
         select m.*
         from mapped as m
         left join cities_listed_whole as w
-          on m.link_type = 'arrondissement_municipal'
-         and w.vintage = m.vintage
+          on w.vintage = m.vintage
          and w.target_code = m.target_code
         where w.target_code is null
+           or m.link_type is distinct from 'arrondissement_municipal'
     ),
 
     -- A split code's row stands for all its pieces in a vintage that lists none of the
