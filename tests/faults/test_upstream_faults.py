@@ -22,7 +22,6 @@ import stat
 import zipfile
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -82,48 +81,81 @@ def members_changed(change: Callable[[dict[str, bytes]], dict[str, bytes]], **op
     return lambda data: zipped(change(unzipped(data)), **options)
 
 
-def apl_cells(change: Callable) -> Callable[[bytes], bytes]:
-    """A change of the APL workbook's cells, saved again (as a spreadsheet re-save would)."""
+CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*?)(/>|>(.*?)</c>)', re.S)
+SHARED_STRING = re.compile(r"<si>(.*?)</si>", re.S)
+TEXT = re.compile(r"<t[^>]*>([^<]*)</t>")
+CODE_HEADER = "Code commune INSEE"
+DATE_STYLE_FORMAT = 14  # Excel's built-in short date format
+
+
+def apl_cells(change: Callable[[str, int], str | None], *, dates: bool = False) -> Callable[[bytes], bytes]:
+    """The APL workbook with its code cells changed, as a spreadsheet typing the column saves them.
+
+    change(code, n), n counting the sheet's codes from 0, gives the cell's new number (its
+    <v>), or None to keep the text. The
+    workbook's XML is edited in place (openpyxl takes about 20 s to load and save these
+    two 10 MB sheets). With dates, changed cells also get a date style, added to styles.xml.
+    """
 
     def changed(data: bytes) -> bytes:
-        from openpyxl import load_workbook
-
-        workbook = load_workbook(io.BytesIO(data))
-        for sheet in workbook.worksheets:
-            change(sheet)
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            parts = {info.filename: book.read(info.filename) for info in book.infolist()}
+        strings = ["".join(TEXT.findall(si)) for si in SHARED_STRING.findall(parts["xl/sharedStrings.xml"].decode("utf-8"))]
+        date_style = None
+        if dates:
+            styles = parts["xl/styles.xml"].decode("utf-8")
+            count = int(re.search(r'<cellXfs count="(\d+)"', styles).group(1))
+            date_xf = f'<xf numFmtId="{DATE_STYLE_FORMAT}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+            styles = styles.replace(f'<cellXfs count="{count}">', f'<cellXfs count="{count + 1}">', 1)
+            parts["xl/styles.xml"] = styles.replace("</cellXfs>", date_xf + "</cellXfs>", 1).encode("utf-8")
+            date_style = count
+        for name in [n for n in parts if n.startswith("xl/worksheets/sheet")]:
+            parts[name] = _typed_codes(parts[name].decode("utf-8"), strings, change, date_style).encode("utf-8")
         out = io.BytesIO()
-        workbook.save(out)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+            for name, part in parts.items():
+                book.writestr(name, part)
         return out.getvalue()
 
     return changed
 
 
-def code_column(sheet):
-    """(column, row) of the 'Code commune INSEE' header, or None in a sheet without it."""
-    for row in sheet.iter_rows(min_row=1, max_row=15):
-        for cell in row:
-            if cell.value == "Code commune INSEE":
-                return cell.column, cell.row
-    return None
+def _typed_codes(sheet: str, strings: list[str], change: Callable[[str, int], str | None], date_style: int | None) -> str:
+    """The sheet's XML with the text cells under its CODE_HEADER cell made numbers by change()."""
+
+    def text(match) -> str | None:
+        value = re.search(r"<v>(\d+)</v>", match.group(5) or "")
+        return strings[int(value.group(1))] if 't="s"' in match.group(3) and value else None
+
+    header = next((m for m in CELL.finditer(sheet) if text(m) == CODE_HEADER), None)
+    if header is None:
+        return sheet
+    column, header_row = header.group(1), int(header.group(2))
+    seen = []
+
+    def retype(match) -> str:
+        code = text(match)
+        if match.group(1) != column or int(match.group(2)) <= header_row or code is None:
+            return match.group(0)
+        seen.append(code)
+        number = change(code, len(seen) - 1)
+        if number is None:
+            return match.group(0)
+        attributes = match.group(3).replace(' t="s"', "")
+        if date_style is not None:
+            attributes = re.sub(r' s="\d+"', "", attributes) + f' s="{date_style}"'
+        return f'<c r="{match.group(1)}{match.group(2)}"{attributes}><v>{number}</v></c>'
+
+    return CELL.sub(retype, sheet)
 
 
-def codes_as_numbers(sheet) -> None:
-    if code_column(sheet) is None:
-        return
-    column, header = code_column(sheet)
-    for (cell,) in sheet.iter_rows(min_row=header + 1, min_col=column, max_col=column):
-        if isinstance(cell.value, str) and cell.value.isdigit():
-            cell.value = int(cell.value)  # 01001 becomes 1001, as a spreadsheet typing the column would
+def codes_as_numbers(code: str, n: int) -> str | None:
+    return str(int(code)) if code.isdigit() else None  # 01001 becomes 1001, as a spreadsheet typing the column would
 
 
-def codes_as_dates(sheet) -> None:
-    if code_column(sheet) is None:
-        return
-    column, header = code_column(sheet)
-    codes = [c for (c,) in sheet.iter_rows(min_row=header + 1, min_col=column, max_col=column) if isinstance(c.value, str)]
-    for day, cell in enumerate(codes[:40]):
-        cell.value = datetime(2001, 1, 1 + day % 28)  # codes typed as dates by a spreadsheet: serials 36892…, valid-looking codes
-        cell.number_format = "dd/mm/yyyy"
+def codes_as_dates(code: str, n: int) -> str | None:
+    """The first 40 codes typed as dates by a spreadsheet: 2001-01-01… (serials 36892…), valid-looking codes."""
+    return str(36892 + n % 28) if n < 40 else None
 
 
 @dataclass(frozen=True)
@@ -199,7 +231,7 @@ UPSTREAM_FAULTS = [
           status="invalid", says=("Code_insee", "1001")),  # fmt: skip
     Fault("Excel numbers as codes", target=APL, served=apl_cells(codes_as_numbers),
           status="invalid", says=("Code commune INSEE", "1001")),  # fmt: skip
-    Fault("Excel dates as codes", target=APL, served=apl_cells(codes_as_dates),
+    Fault("Excel dates as codes", target=APL, served=apl_cells(codes_as_dates, dates=True),
           status="invalid", says=("Code commune INSEE", "dates")),  # fmt: skip
 ]
 
