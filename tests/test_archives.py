@@ -182,3 +182,15 @@ def test_not_an_archive(tmp_path):
         list_members(path)
     with pytest.raises(ArchiveError, match="does not exist"):
         list_members(tmp_path / "missing.zip")
+
+
+def test_a_zip_of_a_version_python_cannot_read_is_refused_as_damaged(tmp_path):
+    # The central directory says 6.4 is needed to extract (the byte after "PK\1\2" and the
+    # writer's version); zipfile raises NotImplementedError for it, not BadZipFile.
+    path = make_zip(tmp_path / "data.zip", {"data.csv": b"code;value\n01001;1\n"})
+    data = bytearray(path.read_bytes())
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 6] = 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=r"data\.zip is damaged: zip file version 6\.4"):
+        list_members(path)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import yaml
 
 from pipelines.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from pipelines.sources.catalogue import SAFE_LOADER
 
 RULES_DIR = Path(__file__).parent / "rules"
 
@@ -412,7 +413,7 @@ def load_rules(
             continue
         checker = _FileChecker(path, formulas, categories)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         except yaml.YAMLError as exc:
             problems.append(f"{path}: not valid YAML ({exc})")
             continue

@@ -31,7 +31,8 @@ DEFAULT_MAX_TOTAL_BYTES = 2 * 1024**3
 DEFAULT_MAX_MEMBER_BYTES = 512 * 1024**2
 
 # Errors the archive libraries raise on damaged input.
-_CORRUPT = (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError)
+# NotImplementedError: what zipfile raises for a version or a compression method it cannot read
+_CORRUPT = (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, zlib.error, EOFError, NotImplementedError)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 

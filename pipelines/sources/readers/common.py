@@ -134,6 +134,8 @@ def xlsx_sheet_names(path: Path, where: str) -> list[str]:
         raise ParseError(
             f"{where}: not an Excel .xlsx workbook (not a zip archive; a CSV or an old .xls file?)"
         ) from None
+    except NotImplementedError as exc:  # zipfile: a zip version or compression it cannot read
+        raise ParseError(f"{where}: not an Excel .xlsx workbook, or a damaged one ({exc})") from None
     except KeyError:
         raise ParseError(f"{where}: a zip archive but not an Excel workbook (no xl/workbook.xml)") from None
     try:
@@ -174,7 +176,7 @@ def xlsx_date_cells(path: Path, sheet: str, column: str, first_row: int, where: 
                 return _date_cells_of_sheet(stream, date_styles, column, first_row)
     except ParseError:
         raise
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, NotImplementedError) as exc:
         raise ParseError(f"{where}: not an Excel .xlsx workbook, or a damaged one ({exc})") from None
     except (ElementTree.ParseError, ValueError, zlib.error, EOFError) as exc:
         # ValueError: a row, style or format number that is not a number.
