@@ -496,13 +496,6 @@ def test_wrong_encoding_and_empty_zrr_exports_are_refused(tmp_path, territory, e
         anct_zrr.read([export], "2021")
 
 
-def test_an_empty_frr_list_is_refused(tmp_path, mirror):
-    home = DataHome(tmp_path / "home").ensure()
-    assert load_from_folder(home, mirror, "anct_frr", "2025").status == "loaded"
-    (mirror / FRR_FILE).write_bytes(b"")
-    assert_refused_and_nothing_lost(home, mirror, "anct_frr", "2025", "the file is empty")
-
-
 def test_an_frr_list_re_saved_in_windows_1252_reads_the_same_names(tmp_path, mirror):
     path = mirror / FRR_FILE
     as_published = anct_frr.read([path], "2025")["communes"][0]
@@ -512,11 +505,16 @@ def test_an_frr_list_re_saved_in_windows_1252_reads_the_same_names(tmp_path, mir
     assert anct_frr.read([re_saved], "2025")["communes"][0].equals(as_published)
 
 
-def test_an_empty_zrr_workbook_is_refused(tmp_path, mirror):
+@pytest.mark.parametrize(
+    ("source_id", "vintage", "file", "expected"),
+    [("anct_frr", "2025", FRR_FILE, "the file is empty"), ("anct_zrr", "2021", ZRR_FILE, "empty")],
+    ids=["frr-list", "zrr-workbook"],
+)
+def test_an_empty_file_is_refused_and_the_loaded_vintage_kept(tmp_path, mirror, source_id, vintage, file, expected):
     home = DataHome(tmp_path / "home").ensure()
-    assert load_from_folder(home, mirror, "anct_zrr", "2021").status == "loaded"
-    (mirror / ZRR_FILE).write_bytes(b"")
-    assert_refused_and_nothing_lost(home, mirror, "anct_zrr", "2021", "empty")
+    assert load_from_folder(home, mirror, source_id, vintage).status == "loaded"
+    (mirror / file).write_bytes(b"")
+    assert_refused_and_nothing_lost(home, mirror, source_id, vintage, expected)
 
 
 def test_more_title_lines_and_a_semicolon_export_still_read(tmp_path, territory):

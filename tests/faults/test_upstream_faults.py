@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import re
 import shutil
 import stat
@@ -92,9 +93,9 @@ def apl_cells(change: Callable[[str, int], str | None], *, dates: bool = False) 
     """The APL workbook with its code cells changed, as a spreadsheet typing the column saves them.
 
     change(code, n), n counting the sheet's codes from 0, gives the cell's new number (its
-    <v>), or None to keep the text. The
-    workbook's XML is edited in place (openpyxl takes about 20 s to load and save these
-    two 10 MB sheets). With dates, changed cells also get a date style, added to styles.xml.
+    <v>), or None to keep the text. The workbook's XML is edited in place (openpyxl takes
+    about 20 s to load and save these two 10 MB sheets). With dates, changed cells also get
+    a date style, added to styles.xml.
     """
 
     def changed(data: bytes) -> bytes:
@@ -131,14 +132,13 @@ def _typed_codes(sheet: str, strings: list[str], change: Callable[[str, int], st
     if header is None:
         return sheet
     column, header_row = header.group(1), int(header.group(2))
-    seen = []
+    codes = itertools.count()
 
     def retype(match) -> str:
         code = text(match)
         if match.group(1) != column or int(match.group(2)) <= header_row or code is None:
             return match.group(0)
-        seen.append(code)
-        number = change(code, len(seen) - 1)
+        number = change(code, next(codes))
         if number is None:
             return match.group(0)
         attributes = match.group(3).replace(' t="s"', "")
