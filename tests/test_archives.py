@@ -194,3 +194,15 @@ def test_a_zip_of_a_version_python_cannot_read_is_refused_as_damaged(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ArchiveError, match=r"data\.zip is damaged: zip file version 6\.4"):
         list_members(path)
+
+
+def test_a_zip_whose_directory_points_outside_the_file_is_refused_as_damaged(tmp_path):
+    # The member's local header offset (bytes 42-45 of its central directory entry) set
+    # beyond the end: zipfile lists the member, then fails on seek with a bare OSError.
+    path = make_zip(tmp_path / "data.zip", {"data.csv": b"code;value\n01001;1\n"})
+    data = bytearray(path.read_bytes())
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 42 : directory + 46] = (0xFFFFFFF0).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ArchiveError, match=r"data\.zip is damaged: member 'data\.csv' starts at byte \d+, outside the file"):
+        list_members(path)

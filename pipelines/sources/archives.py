@@ -66,8 +66,11 @@ def _safe_parts(raw_name: str, archive: Path) -> tuple[str, ...]:
     return parts
 
 
-def _zip_entry(info: zipfile.ZipInfo, archive: Path) -> _Entry:
+def _zip_entry(info: zipfile.ZipInfo, archive: Path, archive_bytes: int) -> _Entry:
     parts = _safe_parts(info.filename, archive)
+    if not 0 <= info.header_offset < archive_bytes:  # a damaged directory: zipfile would fail on seek
+        raise ArchiveError(f"archive {archive} is damaged: member {info.filename!r} starts at byte {info.header_offset},"
+                           f" outside the file ({archive_bytes} bytes)", archive=archive, member=info.filename)
     kind = stat.S_IFMT(info.external_attr >> 16)
     if kind == stat.S_IFLNK:
         raise ArchiveError(f"archive {archive} contains the symbolic link {info.filename!r}; refusing it",
@@ -107,7 +110,8 @@ class _Reader:
                 self._tar: tarfile.TarFile | None = None
                 infos = self._zip.infolist()
                 self._check_count(len(infos), max_members)
-                entries = [_zip_entry(info, self.archive) for info in infos]
+                size = self.archive.stat().st_size
+                entries = [_zip_entry(info, self.archive, size) for info in infos]
             elif tarfile.is_tarfile(self.archive):
                 self._zip = None
                 self._tar = tarfile.open(self.archive, "r:*")
