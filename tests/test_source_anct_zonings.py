@@ -531,3 +531,25 @@ def test_more_title_rows_in_the_workbook_still_read(tmp_path, territory):
     path.write_bytes(zrr_sample.workbook_bytes([(ZRR_SHEET, [["Zones de revitalisation rurale"], [], *rows])]))
     frame, _ = anct_zrr.read([path], "2021")["communes"]
     assert frame.columns == ["CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR"] and frame.height == 240
+
+
+def test_a_name_beyond_u_ffff_reads_back_from_the_workbook(tmp_path, territory):
+    """A character outside the Basic Multilingual Plane is two UTF-16 units in a BIFF8 string (hypothesis found it)."""
+    rows = zrr_sample.classification_rows(territory, "2021")
+    rows[-1] = [rows[-1][0], "Saint-𐀀-le-Haut", *rows[-1][2:]]
+    path = tmp_path / "diffusion-zonages-zrr-cog2021.xls"
+    path.write_bytes(zrr_sample.workbook_bytes([(ZRR_SHEET, rows)]))
+    frame, _ = anct_zrr.read([path], "2021")["communes"]
+    assert frame["LIBGEO"][-1] == "Saint-𐀀-le-Haut"
+
+
+def test_a_sheet_with_a_damaged_string_is_refused_with_its_name(tmp_path, territory):
+    rows = zrr_sample.classification_rows(territory, "2021")
+    rows[-1] = [rows[-1][0], "Saint-𐀀", *rows[-1][2:]]
+    data = bytearray(zrr_sample.workbook_bytes([(ZRR_SHEET, rows)]))
+    at = data.index("Saint-𐀀".encode("utf-16-le"))  # after the label's length (2 bytes) and flags (1 byte)
+    data[at - 3:at - 1] = (len("Saint-") + 1).to_bytes(2, "little")  # its length now ends inside the surrogate pair
+    path = tmp_path / "diffusion-zonages-zrr-cog2021.xls"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ParseError, match=r"cog2021.xls: the sheet 'Classement ZRR \(COG 2021\)' is damaged"):
+        anct_zrr.read([path], "2021")

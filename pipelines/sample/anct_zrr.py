@@ -198,15 +198,22 @@ def _bof(substream: int) -> bytes:
     return _record(0x0809, struct.pack("<HHHHII", 0x0600, substream, 0x0DBB, 0x07CC, 0, 6))
 
 
+def _utf16(text: str) -> tuple[int, bytes]:
+    """A BIFF8 string's length, in UTF-16 code units (a character beyond U+FFFF counts two), and its bytes."""
+    encoded = text.encode("utf-16-le")
+    return len(encoded) // 2, encoded
+
+
 def _boundsheet(offset: int, name: str) -> bytes:
-    return _record(0x0085, struct.pack("<IBBBB", offset, 0, 0, len(name), 1) + name.encode("utf-16-le"))
+    units, encoded = _utf16(name)
+    return _record(0x0085, struct.pack("<IBBBB", offset, 0, 0, units, 1) + encoded)
 
 
 def _sheet_stream(rows: list[list[str]]) -> bytes:
     width = max((len(row) for row in rows), default=0)
     cells = b"".join(
-        _record(0x0204, struct.pack("<HHHHB", r, c, 0, len(text), 1) + text.encode("utf-16-le"))
-        for r, row in enumerate(rows) for c, text in enumerate(row) if text
+        _record(0x0204, struct.pack("<HHHHB", r, c, 0, units, 1) + encoded)
+        for r, row in enumerate(rows) for c, text in enumerate(row) if text for units, encoded in [_utf16(text)]
     )  # fmt: skip
     dimensions = _record(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, width, 0))
     return _bof(0x0010) + dimensions + cells + _record(0x000A)

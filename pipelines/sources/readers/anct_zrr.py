@@ -57,7 +57,11 @@ def _read_sheet(data: bytes, sheet: str, where: str) -> pl.DataFrame:
             "it does not hold the classification on that COG, check the file or the vintage"
         )
     try:
-        return _sheet_rows(book.sheet_by_name(sheet), f"{where} (sheet '{sheet}')")
+        try:
+            cells = book.sheet_by_name(sheet)  # on demand: the sheet's records are decoded here
+        except Exception as exc:  # a damaged record: a truncated string, a bad length, an unknown type
+            raise ParseError(f"{where}: the sheet '{sheet}' is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
+        return _sheet_rows(cells, f"{where} (sheet '{sheet}')")
     finally:
         book.release_resources()
 
