@@ -27,11 +27,19 @@ def real_data() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_files(tmp_path_factory) -> tuple[Path, dict[str, list[str]]]:
-    """The bundled sample written once as a mirror tree: (folder, {source: [vintages]})."""
+    """The bundled sample written once as a mirror tree: (folder, {source: [vintages]}).
+
+    Once per run, shared by the workers like the sample build: the build's snapshots are
+    younger than these files, so a sensor looking at a copy of them sees nothing new (a
+    worker's own later copy would look changed upstream).
+    """
     from pipelines.sample import write_sample
 
-    folder = tmp_path_factory.mktemp("sample_mirror")
-    return folder, write_sample(folder)
+    def write(folder: Path) -> tuple[Path, dict[str, list[str]]]:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder, write_sample(folder)
+
+    return once_per_run(tmp_path_factory, "sample_mirror", write)
 
 
 @pytest.fixture

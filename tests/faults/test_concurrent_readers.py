@@ -67,7 +67,7 @@ def test_sixteen_readers_during_three_publishes_never_fail_nor_mix_builds(sample
                 continue
             build_id, runs, rows = lines[1].split(",")
             answers[name].append((build_id, int(runs), int(rows)))
-            time.sleep(0.5)
+            time.sleep(1.5)  # each `territoires query` is a new process: eight of them in a tight loop would starve the publishes
 
     readers = [(f"duckdb-{n}", client_reader) for n in range(CLIENT_READERS)]
     readers += [(f"cli-{n}", cli_reader) for n in range(CLI_READERS)]
