@@ -66,3 +66,38 @@ def test_schedules_and_the_sensor_run_the_asset_job_in_process():
     assert {s.job_name for s in defs.schedules} == {"__ASSET_JOB"}
     assert defs.resolve_sensor_def("upstream_changes").job_name == "__ASSET_JOB"
     assert defs.resolve_job_def("transform_and_publish").executor_def.name == "in_process"
+
+
+def test_the_dbt_resource_runs_no_version_probe_and_opens_no_adapter(monkeypatch):
+    """The two start-up costs DbtResource removes are dagster-dbt's own methods: an upgrade that renames them fails here."""
+    from importlib.metadata import version
+
+    import dagster_dbt.core.resource as dbt_resource
+    from dagster_dbt import DbtCliResource
+
+    from pipelines.orchestration.resources import DbtResource, default_resources
+
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(vars(DbtCliResource))
+    resource = default_resources()["dbt"]
+    assert isinstance(resource, DbtResource)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt started a subprocess: {args}")
+
+    monkeypatch.setattr(dbt_resource, "check_output", no_subprocess)
+    assert str(resource._cli_version) == version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_a_fresh_dbt_target_keeps_only_the_parse_cache(tmp_path):
+    from assets.warehouse import PARTIAL_PARSE, fresh_target
+
+    target = tmp_path / "dbt_target"
+    (target / "compiled" / "territoires").mkdir(parents=True)
+    (target / "run_results.json").write_text("{}")
+    (target / PARTIAL_PARSE).write_bytes(b"cache")
+    assert fresh_target(target) == target
+    assert [p.name for p in target.iterdir()] == [PARTIAL_PARSE] and (target / PARTIAL_PARSE).read_bytes() == b"cache"
+    assert [p.name for p in tmp_path.iterdir()] == ["dbt_target"]
+    (target / PARTIAL_PARSE).unlink()
+    assert list(fresh_target(target).iterdir()) == []  # no cache yet: an empty folder
