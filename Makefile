@@ -38,7 +38,7 @@ demo: install
 TEST_WORKERS ?= 2
 
 test: install
-	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 build: install
 	$(RUN) territoires build

@@ -146,7 +146,7 @@ def warehouse_models(
         return
     # dbt rewrites tables of the build database, publish copies it whole: room for a copy first.
     require_free_space(home, also=home.work_db.stat().st_size, what="the transformation (dbt, then a copy to publish)")
-    write_atomically(home.transform_marker, context.run_id.encode())
+    write_atomically(home.transform_marker, context.run.run_id.encode())
     os.environ["TERRITOIRES_WORK_DB"] = str(home.work_db)
     total = sum(1 for key in context.selected_asset_keys)
     done = 0
@@ -163,6 +163,7 @@ def warehouse_models(
                 continue  # a staging or intermediate test: its result is in dbt's output and run_results.json
             if isinstance(event, (dg.Output, dg.AssetMaterialization)):
                 done += 1
+                failpoints.reach("dbt.node")
                 progress.report("dbt", done=done, total=total)
             elif isinstance(event, dg.AssetCheckResult) and not event.passed:
                 progress.report("dbt_test", name=event.check_name, severity=str(event.severity.value))

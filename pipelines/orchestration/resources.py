@@ -105,7 +105,8 @@ class DataHomeLock(dg.ConfigurableResource):
                 progress.report("leftovers", message=message)
 
         require_free_space(home)  # a daemon-launched run on a full disk stops here, saying so
-        run_id = getattr(context, "run_id", None)
+        run = getattr(context, "run", None)
+        run_id = run.run_id if run else None
         with data_home_lock(home.lock_file, purpose=f"Dagster run {run_id}", on_wait=waiting, on_acquired=acquired):
             yield self
 

@@ -23,7 +23,7 @@ def record_outcome(context: dg.AssetExecutionContext, outcome: str, *, build_id:
     tags = {OUTCOME_TAG: outcome}
     if build_id:
         tags[BUILD_ID_TAG] = build_id
-    context.instance.add_run_tags(context.run_id, tags)
+    context.instance.add_run_tags(context.run.run_id, tags)
 
 
 def trigger_of(tags: dict[str, str]) -> str:

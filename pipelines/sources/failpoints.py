@@ -5,6 +5,7 @@ renames the candidate warehouse, and writes exports. Production never arms them:
 `TERRITOIRES_FAILPOINT` is unset and `reach()` returns at once.
 
     TERRITOIRES_FAILPOINT="publish.copy=3"    SIGKILL the 3rd time publish.copy is reached
+    TERRITOIRES_FAILPOINT="dbt.node=12"       SIGKILL when dbt has built its 12th model (dbt still running)
     TERRITOIRES_FAILPOINT="dbt.build+4.5"     SIGKILL 4.5 s after dbt.build is first reached
 
 The kill is SIGKILL, as from the kernel's OOM killer or `systemctl kill`: no handler,
@@ -26,6 +27,7 @@ POINTS = (
     "fetch.chunk",  # a chunk of a download (or a mirror copy) written to its temporary file
     "ingest.load",  # inside the transaction that replaces a vintage's raw rows
     "dbt.build",  # dbt build starting on the build database
+    "dbt.node",  # a model or seed built by dbt, its result read while dbt goes on
     "publish.copy",  # a chunk of the build database copied to the candidate
     "publish.stamp",  # meta.about written into the candidate, not checkpointed yet
     "publish.rename",  # the candidate on the disk, just before it is renamed over the warehouse
