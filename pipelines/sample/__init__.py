@@ -30,7 +30,7 @@ def sample_writers() -> dict[str, Writer]:
     """Every sample writer, by source id: the geography ones, then one per module here."""
     writers: dict[str, Writer] = dict(GEOGRAPHY_WRITERS)
     for module in pkgutil.iter_modules(__path__):
-        if module.name == "territory" or module.name.startswith("_"):
+        if module.name == "territory" or module.name.startswith("_") or module.ispkg:  # national/: the national sample
             continue
         loaded = importlib.import_module(f"{__name__}.{module.name}")
         writers[loaded.SOURCE] = loaded.write

@@ -2,9 +2,8 @@
 
 :func:`write` writes diffusion-zonages-zrr-cog2021.xls as published: an Excel 97-2003
 workbook with the sheets "Classement ZRR (COG 2021)", "Classement ZRR (COG 2017)" (the
-2017 wording of the labels), Documentation and Métadonnées, text cells only. No .xls
-writer is among the dependencies, so the module writes the few BIFF8 records and the OLE2
-container itself (:func:`workbook_bytes`). :func:`write_csv_export` writes the CSV export
+2017 wording of the labels), Documentation and Métadonnées, text cells only, written by
+:mod:`pipelines.sample._xls`. :func:`write_csv_export` writes the CSV export
 of the COG 2021 sheet, the layout a file ingested by hand has.
 
 The fictitious territory has no 2021 geography: its 2025 communes stand in for those of the
@@ -25,10 +24,10 @@ from __future__ import annotations
 import csv
 import io
 import random
-import struct
 from collections import defaultdict
 from pathlib import Path
 
+from pipelines.sample._xls import workbook_bytes
 from pipelines.sample.territory import COMMUNE_DELEGUEE, Geography, Territory
 
 SOURCE = "anct_zrr"
@@ -169,83 +168,3 @@ def write_csv_export(territory: Territory, path: Path) -> Path:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(buffer.getvalue().encode("utf-8"))
     return Path(path)
-
-
-# ------------------------------------------------------------------ Excel 97-2003 (.xls) writer
-# A BIFF8 workbook stream (BOF, one BOUNDSHEET per sheet, EOF, then per sheet BOF, DIMENSIONS,
-# one LABEL per non-empty text cell, EOF) in an OLE2 compound file of 512-byte sectors.
-
-_SECTOR = 512
-_END_OF_CHAIN, _FAT_SECTOR, _FREE = 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
-_MINI_STREAM_CUTOFF = 4096  # a smaller stream would have to go in the mini stream: it is padded instead
-
-
-def workbook_bytes(sheets: list[tuple[str, list[list[str]]]]) -> bytes:
-    """An .xls file holding the sheets [(name, rows of text cells)], in that order."""
-    streams = [_sheet_stream(rows) for _, rows in sheets]
-    globals_size = len(_bof(0x0005)) + sum(len(_boundsheet(0, name)) for name, _ in sheets) + len(_record(0x000A))
-    offsets = [globals_size + sum(len(s) for s in streams[:i]) for i in range(len(streams))]
-    workbook = _bof(0x0005) + b"".join(_boundsheet(o, name) for o, (name, _) in zip(offsets, sheets))
-    return _compound_file(workbook + _record(0x000A) + b"".join(streams))
-
-
-def _record(kind: int, data: bytes = b"") -> bytes:
-    return struct.pack("<HH", kind, len(data)) + data
-
-
-def _bof(substream: int) -> bytes:
-    """BIFF8 beginning of the workbook globals (0x0005) or of a worksheet (0x0010)."""
-    return _record(0x0809, struct.pack("<HHHHII", 0x0600, substream, 0x0DBB, 0x07CC, 0, 6))
-
-
-def _utf16(text: str) -> tuple[int, bytes]:
-    """A BIFF8 string's length, in UTF-16 code units (a character beyond U+FFFF counts two), and its bytes."""
-    encoded = text.encode("utf-16-le")
-    return len(encoded) // 2, encoded
-
-
-def _boundsheet(offset: int, name: str) -> bytes:
-    units, encoded = _utf16(name)
-    return _record(0x0085, struct.pack("<IBBBB", offset, 0, 0, units, 1) + encoded)
-
-
-def _sheet_stream(rows: list[list[str]]) -> bytes:
-    width = max((len(row) for row in rows), default=0)
-    cells = b"".join(
-        _record(0x0204, struct.pack("<HHHHB", r, c, 0, units, 1) + encoded)
-        for r, row in enumerate(rows) for c, text in enumerate(row) if text for units, encoded in [_utf16(text)]
-    )  # fmt: skip
-    dimensions = _record(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, width, 0))
-    return _bof(0x0010) + dimensions + cells + _record(0x000A)
-
-
-def _compound_file(stream: bytes) -> bytes:
-    """The OLE2 container: header, the "Workbook" stream, one directory sector, the FAT."""
-    size = max(len(stream), _MINI_STREAM_CUTOFF)
-    data = stream.ljust(-(-size // _SECTOR) * _SECTOR, b"\0")
-    sectors = len(data) // _SECTOR
-    fats = 1
-    while fats * 128 < sectors + 1 + fats:
-        fats += 1
-    fat = [*range(1, sectors), _END_OF_CHAIN, _END_OF_CHAIN] + [_FAT_SECTOR] * fats
-    fat += [_FREE] * (fats * 128 - len(fat))
-    directory = (
-        _directory_entry("Root Entry", 5, child=1, start=_END_OF_CHAIN, size=0)
-        + _directory_entry("Workbook", 2, child=_FREE, start=0, size=size)
-        + _directory_entry("", 0, child=_FREE, start=0, size=0) * 2
-    )
-    difat = [*range(sectors + 1, sectors + 1 + fats)] + [_FREE] * (109 - fats)
-    header = (
-        bytes.fromhex("D0CF11E0A1B11AE1") + bytes(16) + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
-        + struct.pack("<9I", 0, fats, sectors, 0, _MINI_STREAM_CUTOFF, _END_OF_CHAIN, 0, _END_OF_CHAIN, 0)
-        + struct.pack("<109I", *difat)
-    )  # fmt: skip
-    return header + data + directory + struct.pack(f"<{len(fat)}I", *fat)
-
-
-def _directory_entry(name: str, kind: int, *, child: int, start: int, size: int) -> bytes:
-    encoded = (name + "\0").encode("utf-16-le") if name else b""
-    return (
-        encoded.ljust(64, b"\0") + struct.pack("<HBB", len(encoded), kind, 1 if name else 0)
-        + struct.pack("<III", _FREE, _FREE, child) + bytes(36) + struct.pack("<IQ", start, size)
-    )  # fmt: skip

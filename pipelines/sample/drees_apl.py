@@ -144,7 +144,7 @@ def workbook_bytes(territory: Territory) -> bytes:
     for row in PARAMETERS:
         parameters.append(row)
     for year in APL_YEARS:
-        _write_apl_sheet(book.create_sheet(f"APL {year}"), year, sample_rows(territory, year))
+        write_apl_sheet(book.create_sheet(f"APL {year}"), year, sample_rows(territory, year))
     book.properties.creator = "DREES"
     book.properties.description = SAMPLE_NOTICE
     book.properties.created = FIXED_TIME
@@ -153,7 +153,7 @@ def workbook_bytes(territory: Territory) -> bytes:
     return _without_timestamps(buffer.getvalue())
 
 
-def _write_apl_sheet(sheet, year: str, rows: list[tuple]) -> None:
+def write_apl_sheet(sheet, year: str, rows: list[tuple]) -> None:
     population_year = int(year) - POPULATION_LAG
     first_name, first_apl, first_under_65 = rows[0][1], rows[0][2], rows[0][3]
     sheet.append([f"Indicateur d'accessibilité potentielle localisée (APL) {year} aux médecins généralistes"])

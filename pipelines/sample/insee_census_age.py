@@ -51,7 +51,7 @@ def write(territory: Territory, dest: Path) -> list[str]:
             missing, column = missing_band_commune(territory), header.index(f"P{yy}_POP90P")
             rows = [[*row[:column], "", *row[column + 1:]] if row[0] == missing else row for row in rows]
         stem = f"base-cc-evol-struct-pop-{year}"
-        variables = [(column, _label(column)) for column in header[1:]]
+        variables = [(column, variable_label(column)) for column in header[1:]]
         write_zip(
             Path(dest) / SOURCE / year / f"{stem}_csv.zip",
             {f"{stem}.CSV": csv_bytes(header, rows), f"meta_{stem}.CSV": meta_bytes(variables)},
@@ -167,7 +167,7 @@ def _age_row(territory: Territory, place: Commune, year: str, aged: set[str]) ->
     return cells
 
 
-def _label(column: str) -> str:
+def variable_label(column: str) -> str:
     """A French label in INSEE's style for a variable of this file."""
     year = "20" + column[1:3]
     name = column[4:]

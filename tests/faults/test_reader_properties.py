@@ -50,7 +50,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from pipelines.quality import COMMUNE_CODE_REGEX
-from pipelines.sample.anct_zrr import workbook_bytes as xls_bytes
+from pipelines.sample._xls import workbook_bytes as xls_bytes
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.errors import SourceError
 from pipelines.sources.readers import IncompleteVintage, ParseError, get_reader, readers
