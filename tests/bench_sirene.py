@@ -9,8 +9,9 @@ a child's ru_maxrss starts from its parent's size, so the parent stays small.
 
     .venv/bin/python tests/bench_sirene.py [--rows 20000000] [--zip] [--keep DIR]
 
-About 2.5 % of the rows carry one of the catalogue's NAF codes and about 45 % are active,
-close to the proportions of the real stock.
+The rows are those of the national sample's stock (pipelines/sample/national/insee_sirene.py)
+over the national territory's communes: about 2 % carry one of the catalogue's NAF codes and
+45 % are active, close to the proportions of the real stock.
 """
 
 from __future__ import annotations
@@ -31,66 +32,15 @@ import duckdb
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from pipelines.sample.insee_sirene import COLUMNS  # noqa: E402
-from pipelines.sources.readers.insee_sirene import naf_codes_for  # noqa: E402
-
-VINTAGE = "2026-11"
-OTHER_CODES = 273  # synthetic NAF codes beside the 7 of the catalogue
-
-# SQL for each generated column; h is a pseudo-random 64-bit number per row.
-GENERATED = {
-    "siren": "lpad(cast(100000000 + i // 2 as varchar), 9, '0')",
-    "nic": "lpad(cast(1 + i % 2 as varchar), 5, '0')",
-    "siret": "lpad(cast(100000000 + i // 2 as varchar), 9, '0') || lpad(cast(1 + i % 2 as varchar), 5, '0')",
-    "statutDiffusionEtablissement": "case when h % 100 < 3 then 'P' else 'O' end",
-    "dateCreationEtablissement": "DATE '1975-01-01' + cast(h % 18000 as integer)",
-    "trancheEffectifsEtablissement": "['NN', '00', '01', '02', '03', '11'][1 + cast(h % 6 as integer)]",
-    "anneeEffectifsEtablissement": "cast(2023 as bigint)",
-    "dateDernierTraitementEtablissement": "TIMESTAMP '2026-10-31 23:00:00' - to_seconds(cast(h % 300000000 as bigint))",
-    "etablissementSiege": "i % 2 = 0",
-    "nombrePeriodesEtablissement": "cast(1 + h % 3 as bigint)",
-    "numeroVoieEtablissement": "cast(h % 120 as varchar)",
-    "typeVoieEtablissement": "'RUE'",
-    "libelleVoieEtablissement": "'DE LA GARE ' || cast(h % 1000 as varchar)",
-    "codePostalEtablissement": "lpad(cast(1000 + h % 94000 as varchar), 5, '0')",
-    "libelleCommuneEtablissement": "'COMMUNE ' || cast(h % 35000 as varchar)",
-    "codeCommuneEtablissement": "lpad(cast(1000 + (h >> 8) % 94000 as varchar), 5, '0')",
-    "identifiantAdresseEtablissement": "lpad(cast(1000 + (h >> 8) % 94000 as varchar), 5, '0') || '_0001_00001'",
-    "coordonneeLambertAbscisseEtablissement": "cast(100000 + h % 1000000 as varchar) || '.5'",
-    "coordonneeLambertOrdonneeEtablissement": "cast(6100000 + (h >> 4) % 1000000 as varchar) || '.5'",
-    "dateDebut": "DATE '1975-01-01' + cast(h % 18000 as integer)",
-    "etatAdministratifEtablissement": "case when (h >> 16) % 100 < 45 then 'A' else 'F' end",
-    "enseigne1Etablissement": "case when h % 5 = 0 then 'ENSEIGNE ' || cast(h % 100000 as varchar) end",
-    "activitePrincipaleEtablissement": "code",
-    "nomenclatureActivitePrincipaleEtablissement": "'NAFRev2'",
-    "caractereEmployeurEtablissement": "case when h % 3 = 0 then 'O' else 'N' end",
-    "activitePrincipaleNAF25Etablissement": "code",
-}
+from pipelines.sample.insee_sirene import VINTAGE  # noqa: E402
+from pipelines.sample.national.insee_sirene import write_stock  # noqa: E402
+from pipelines.sample.national.territory import build_national_territory  # noqa: E402
 
 
 def generate(path: Path, rows: int) -> None:
     """Write the synthetic stock with DuckDB (streamed: never held in memory)."""
-    codes = [*naf_codes_for(VINTAGE), *(f"{90 + n // 100:02d}.{n % 100:02d}Z" for n in range(OTHER_CODES))]
-    sql_types = {
-        "string": "varchar", "date32[day]": "date", "timestamp[us]": "timestamp", "bool": "boolean", "int64": "bigint",
-    }  # fmt: skip
-    columns = [
-        f'{GENERATED.get(name, f"cast(null as {sql_types[str(dtype)]})")} as "{name}"' for name, dtype in COLUMNS
-    ]
-    con = duckdb.connect()
-    con.execute(
-        f"""
-        copy (
-            select {", ".join(columns)}
-            from (
-                select i, h, $codes[1 + cast(h % {len(codes)} as integer)] as code
-                from (select range as i, hash(range) as h from range({rows}))
-            )
-        ) to '{path}' (format parquet, compression snappy, row_group_size 122880)
-        """,
-        {"codes": codes},
-    )
-    con.close()
+    with build_national_territory(1.0).connect() as con:
+        write_stock(con, path, rows)
 
 
 def write_zip(parquet: Path, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The `territoires` command: demo, build, ingest, sources, status, query, target, export, docs, ui."""
+"""The `territoires` command: demo, build, sample, ingest, sources, status, query, target, export, docs, ui."""
 
 from __future__ import annotations
 
@@ -146,6 +146,54 @@ def demo(keep_going: bool, verbose: bool) -> None:
 
     click.echo("")
     click.echo(summarise_warehouse(home))
+
+
+def _scale_option(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from pipelines.sample.national import scale_of
+
+    try:
+        return scale_of(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.option("--scale", default="national", show_default=True, callback=_scale_option, help="'national' (about 35,000 communes) or a share of it in (0, 1], e.g. 0.25.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the mirror tree into (<source>/<vintage>/<file name>).")
+@click.option("--seed", default=None, type=click.IntRange(min=0, max=2**32 - 1), help="Seed of the draws (the same seed and scale give the same files).")
+@click.option("--source", "sources", multiple=True, metavar="ID", help="Only this source (repeatable).")
+def sample(scale: float, out: Path, seed: int | None, sources: tuple[str, ...]) -> None:
+    """Write a fictitious France at national size in the official layouts, as a mirror.
+
+    Every source of the bundled sample, with the same vintages and file names, for a
+    generated territory of about 35,000 communes (two geography vintages, a few hundred
+    communes nouvelles), about 2.7 million equipment points, a Sirene stock of about
+    40 million establishments, GTFS feeds with over 5 million stop times. Build it with
+    `TERRITOIRES_MIRROR=OUT territoires build` (the files are fictitious: mark such a data
+    home as sample data). Deterministic: the same scale and seed give the same bytes.
+    """
+    import time
+
+    from pipelines.sample.national import DEFAULT_SEED, write_national
+
+    started = time.monotonic()
+    click.echo(f"territoires sample: scale {scale:g} into {out}")
+
+    def report(source: str, vintages: list[str], seconds: float) -> None:
+        folder = out / source
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
+        click.echo(f"  {source:<22} {', '.join(vintages):<20} {size / 1e6:>10,.1f} MB {seconds:>7.1f} s")
+
+    try:
+        written = write_national(out, scale, DEFAULT_SEED if seed is None else seed, sources=list(sources) or None, on_source=report)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    click.secho(
+        f"wrote {len(written)} sources ({total / 1e9:,.2f} GB) in {time.monotonic() - started:.0f} s; "
+        f"build it with: TERRITOIRES_MIRROR={out} territoires build",
+        fg="green",
+    )
 
 
 # -------------------------------------------------------------------------- ingest
