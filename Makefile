@@ -14,11 +14,12 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install demo test build ui clean
+.PHONY: help install demo test bench build ui clean
 
 help:
 	@echo "make demo    install, then build the demo warehouse from the bundled sample"
 	@echo "make test    install, then run the tests"
+	@echo "make bench   national benchmark (SCALE=national|0.25, RUNS=3): benchmarks/results/"
 	@echo "make build   national build from live sources (territoires build)"
 	@echo "make ui      Dagster UI on http://127.0.0.1:3000"
 
@@ -39,6 +40,13 @@ TEST_WORKERS ?= 2
 
 test: install
 	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
+
+# The national benchmark: not part of the tests (it takes a while at national size).
+SCALE ?= national
+RUNS ?= 3
+
+bench: install
+	$(RUN) python -m benchmarks.run --scale $(SCALE) --runs $(RUNS)
 
 build: install
 	$(RUN) territoires build

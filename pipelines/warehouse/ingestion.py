@@ -384,14 +384,23 @@ def ingest_vintage(
     return outcome
 
 
-def _ingest(con, store, fetcher, source, vintage, outcome: VintageOutcome, *, sample: bool, force: bool) -> None:
-    ensure_meta_tables(con)
-    ensure_raw_tables(con, source)
+def fetch_vintage(store: RawStore, fetcher: Fetcher | None, source: Source, vintage: str, outcome: VintageOutcome) -> tuple[FileSpec, ...]:
+    """Fetch the files of a vintage that are to be fetched now (none offline); returns the vintage's files.
+
+    What was fetched and what failed goes into `outcome`; nothing is parsed.
+    """
     files, fetch_now = vintage_files(store, source, vintage)
     if fetcher is not None and fetch_now and not fetcher.offline:  # offline: the snapshots as they are
         if source.is_dynamic and fetcher.mirror and vintage not in source.vintages and store.vintage_files(source.id, vintage) is None:
             files = _mirror_files(fetcher.mirror, source, vintage) or files  # what the mirror's folder holds
         _fetch(fetcher, store, source, vintage, files, outcome)
+    return files
+
+
+def _ingest(con, store, fetcher, source, vintage, outcome: VintageOutcome, *, sample: bool, force: bool) -> None:
+    ensure_meta_tables(con)
+    ensure_raw_tables(con, source)
+    files = fetch_vintage(store, fetcher, source, vintage, outcome)
     served = served_snapshots(store, source.id, vintage)
     if not served:
         outcome.detail = "; ".join(outcome.fetch_errors) or (
