@@ -225,6 +225,14 @@ def test_non_numeric_values():
     assert "decimal comma" in failure
 
 
+def test_numbers_in_exponent_notation_are_plain_numbers():
+    """A Parquet double read as text: a longitude near the Greenwich meridian comes out as 8e-06."""
+    df = communes()
+    df["P21_POP"] = ["8e-06", "1.5E+3", "-2e5", "859", "0.25", "3e"]
+    failure = only_failure(check(df))
+    assert failure.startswith("column P21_POP: 1 value is not a plain number") and "'3e'" in failure
+
+
 def test_value_outside_set():
     df = communes()
     df.loc[2, "TYPECOM"] = "COMA"

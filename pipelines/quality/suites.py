@@ -35,8 +35,10 @@ __all__ = [
 COMMUNE_CODE_REGEX = r"^(?:[0-9]{2}|2[AB])[0-9]{3}$"
 """INSEE commune code: 5 characters, e.g. 01001, 2A004 (Corsica), 97411 (overseas)."""
 
-NUMBER_REGEX = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
-"""Plain number: optional leading minus, digits, optional decimal point (no comma, no spaces)."""
+NUMBER_REGEX = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$"
+"""Plain number: optional leading minus, digits, optional decimal point (no comma, no spaces),
+optional exponent: a typed file's double read as text gives 8e-06 for a longitude near the
+Greenwich meridian."""
 
 WHAT_TO_DO = "fix or replace the file; the previous snapshot stays in use"
 
@@ -473,7 +475,13 @@ def _get_batch_definition():
     if _batch_definition is None:
         os.environ["GX_ANALYTICS_ENABLED"] = "false"
         import great_expectations as gx
+        import great_expectations.execution_engine.pandas_execution_engine as pandas_engine
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # GX fingerprints every batch it is given (an md5 of pandas' hash of every cell, a
+        # marker nothing here reads) unless the frame's shallow size is over this threshold:
+        # on a national BPE file (2.7 M rows) that is half the validation's time. Never.
+        pandas_engine.HASH_THRESHOLD = 0
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -510,7 +518,12 @@ def _run_checks(df: pandas.DataFrame, checks: list[_Check]) -> list:
             suite.add_expectation(expectation_class(**check.kwargs, meta={"position": position}))
 
         batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
-        outcome = batch.validate(suite, result_format="SUMMARY")
+        # GX matches regexes on `column.astype(str)`: with pandas' Arrow-backed str type that
+        # runs in Arrow, about 3.5 times faster than on Python strings (millions of cells).
+        import pandas as pd
+
+        with pd.option_context("future.infer_string", True):
+            outcome = batch.validate(suite, result_format="SUMMARY")
 
     # GX does not keep the suite's order in its results: put them back in order.
     by_position = {r.expectation_config.meta["position"]: r for r in outcome.results}

@@ -269,15 +269,13 @@ def load_vintage(
             con.execute(f"delete from {raw_table(source.id, entity)} where _vintage = ?", [vintage])
         for entity, (frame, snap) in frames.items():
             scalars, lists = entity_columns(source, entity)
-            missing = [pl.lit(None, pl.Utf8).alias(c) for c in scalars if c not in frame.columns]
-            missing += [pl.lit(None, pl.List(pl.Utf8)).alias(c) for c in lists if c not in frame.columns]
-            incoming = frame.with_columns(missing).to_arrow()  # noqa: F841 - read by DuckDB below
+            # The raw table has the catalogue's columns: one the file lacks stays empty, one it adds is not kept.
+            incoming = frame.select([c for c in [*scalars, *lists] if c in frame.columns]).to_arrow()  # noqa: F841 - read by DuckDB below
             table = raw_table(source.id, entity)
+            con.execute(f"delete from {table} where _vintage = ?", [vintage])
             con.execute(
                 f"""
-                create or replace table {table} as
-                select * from {table} where _vintage <> $vintage
-                union all by name
+                insert into {table} by name
                 select *, $vintage as _vintage, $sha as _snapshot_sha256, $loaded_at as _loaded_at
                 from incoming
                 """,
@@ -312,7 +310,7 @@ def parse_and_validate(
     for entity, (frame, snap) in frames.items():
         scalar = frame.select([c for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct))])
         validate_frame(
-            scalar.to_pandas(),
+            scalar.rechunk().to_pandas(use_pyarrow_extension_array=True),  # Arrow-backed: no copy of millions of strings
             frame_spec(source, entity, frame, sample=sample),
             source=source.id,
             vintage=vintage,
