@@ -56,15 +56,19 @@ def fetch(home: DataHome, mirror: str, plan: dict[str, list[str]]) -> dict:
 
 
 def load(home: DataHome, source_id: str, vintages: list[str]) -> dict:
-    """Parse, validate and load the stored snapshots of one source (offline, forced: every vintage is read)."""
+    """Parse, validate and load the stored snapshots of one source (offline, forced: every vintage is read),
+    then the snapshot tables, as the source's raw asset does."""
     import duckdb
 
     from pipelines.sources.catalogue import get_source
     from pipelines.sources.snapshots import RawStore
     from pipelines.warehouse.ingestion import LOADED, ingest_source
+    from pipelines.warehouse.meta import refresh_snapshot_tables
 
+    store = RawStore(home.root)
     with duckdb.connect(str(home.work_db)) as con:
-        outcome = ingest_source(con, RawStore(home.root), None, get_source(source_id), vintages, sample=True, force=True)
+        outcome = ingest_source(con, store, None, get_source(source_id), vintages, sample=True, force=True)
+        refresh_snapshot_tables(con, store)
     bad = [f"{v.vintage}: {v.status} {v.detail}" for v in outcome.vintages if v.status != LOADED]
     if bad:
         raise SystemExit(f"{source_id} did not load: {'; '.join(bad)}")
