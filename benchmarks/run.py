@@ -12,7 +12,8 @@
    `dbt build`, publish, exports; then `territoires build --offline` on a fresh data home
    holding only the snapshots (the full build from cached raw files, through Dagster as in
    production), the same command again (a no-op rebuild), the Sirene café extraction alone,
-   and the two references on the same files. dbt's own timings give the ten slowest models
+   the two references on the same files, and DuckDB alone loading the files of the heaviest
+   sources (benchmarks/bare_loads.py), the floor of their loads. dbt's own timings give the ten slowest models
    and the time of the distance and programme models.
 3. The references' numbers are checked against the published warehouse (benchmarks/indicators.py).
 4. Median, min and max over the runs go to benchmarks/results/<date>.json (one record per
@@ -37,6 +38,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
+
+from benchmarks.bare_loads import LOADS as BARE_LOADS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT_ROOT / "benchmarks" / "results"
@@ -164,6 +167,8 @@ def one_run(n: int, work: Path, mirror: Path, url: str, plan: dict, env: dict[st
     step("sirene cafés alone", [*STEPS, "sirene-cafes", "--file", str(stock), "--vintage", stock.parent.name])
     for which, label in (("bare_engine", "bare engine"), ("pandas_baseline", "pandas baseline")):
         step(label, [*STEPS, "reference", "--which", which, "--mirror", str(mirror), "--out", str(work / f"{which}.parquet")])
+    for source in sorted(set(BARE_LOADS) & set(plan)):
+        step(f"bare load {source}", [*STEPS, "bare-load", "--source", source, "--mirror", str(mirror), "--out", str(work / "bare.duckdb")])
     return measures
 
 
@@ -216,15 +221,16 @@ def summarise(runs: list[dict[str, Measure]]) -> dict[str, dict]:
     return steps
 
 
-# Which bare-engine part does the same work as a step (its time is the step's floor).
-SAME_WORK = {
-    "sirene cafés alone": "cafe_count",
-    "load insee_sirene": "cafe_count",
-    "load insee_bpe": "gp_count",
-    "load etalab_decoupage": "population",
-    "load transport_gtfs": "transit_departures_per_day",
-    "distances (dbt models)": "dist_station_km",
-}
+# What does the same work as a step with nothing around it (its time is the step's floor):
+# DuckDB alone loading the same files (benchmarks/bare_loads.py), or a part of the bare engine.
+SAME_WORK_STEPS = {f"load {source}": f"bare load {source}" for source in BARE_LOADS}
+SAME_WORK_PARTS = {"sirene cafés alone": "cafe_count", "distances (dbt models)": "dist_station_km"}
+
+
+def floor_of(label: str, steps: dict, parts: dict) -> float | None:
+    if label in SAME_WORK_STEPS and SAME_WORK_STEPS[label] in steps:
+        return steps[SAME_WORK_STEPS[label]]["seconds"]["median"]
+    return parts.get(SAME_WORK_PARTS.get(label, ""))
 
 
 def markdown(record: dict) -> str:
@@ -239,7 +245,7 @@ def markdown(record: dict) -> str:
     ]
     for label, s in steps.items():
         sec, mb = s["seconds"], s["peak_mb"]
-        floor = parts.get(SAME_WORK.get(label, ""))
+        floor = floor_of(label, steps, parts)
         ratio = f"{sec['median'] / floor:.1f}" if floor else ""
         target = TARGETS.get(label)
         goal = ""

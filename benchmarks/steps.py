@@ -7,6 +7,7 @@
     python -m benchmarks.steps exports    --home H
     python -m benchmarks.steps sirene-cafes --file StockEtablissement_utf8.parquet --vintage 2026-11
     python -m benchmarks.steps reference  --which bare_engine|pandas_baseline --mirror DIR --out result.parquet
+    python -m benchmarks.steps bare-load  --source S --mirror DIR --out bare.duckdb
 
 Each step calls the functions the Dagster assets call (fetch, parse, validate and load of
 pipelines/warehouse/ingestion.py; the programme inputs and `dbt build`; publish; exports),
@@ -148,7 +149,7 @@ def reference(which: str, mirror: Path, out: Path, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.steps", description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=["fetch", "load", "dbt", "publish", "exports", "sirene-cafes", "reference"])
+    parser.add_argument("step", choices=["fetch", "load", "dbt", "publish", "exports", "sirene-cafes", "reference", "bare-load"])
     parser.add_argument("--home", type=Path)
     parser.add_argument("--mirror")
     parser.add_argument("--plan")
@@ -172,6 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         done = exports(home)
     elif args.step == "sirene-cafes":
         done = sirene_cafes(args.file, args.vintage)
+    elif args.step == "bare-load":
+        from benchmarks.bare_loads import load as bare_load
+
+        done = bare_load(args.source, Path(args.mirror), args.out, args.out.with_suffix(".work"))
     else:
         done = reference(args.which, Path(args.mirror), args.out, args.out.with_suffix(".work"))
     print(json.dumps({"step": args.step, "seconds_inside": round(time.monotonic() - started, 3), **done}))
