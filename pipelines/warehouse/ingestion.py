@@ -310,7 +310,7 @@ def parse_and_validate(
     for entity, (frame, snap) in frames.items():
         scalar = frame.select([c for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct))])
         validate_frame(
-            scalar.rechunk().to_pandas(use_pyarrow_extension_array=True),  # Arrow-backed: no copy of millions of strings
+            scalar.to_pandas(use_pyarrow_extension_array=True),  # Arrow-backed strings: no millions of Python objects
             frame_spec(source, entity, frame, sample=sample),
             source=source.id,
             vintage=vintage,
