@@ -3,7 +3,7 @@
 {% macro normalise_commune_code(expr) -%}
     case
         when {{ expr }} is null or trim({{ expr }}) = '' then null
-        when regexp_matches(trim({{ expr }}), '^[0-9]{1,5}$') then lpad(trim({{ expr }}), 5, '0')
+        when {{ regex_matches('trim(' ~ expr ~ ')', "'^[0-9]{1,5}$'") }} then lpad(trim({{ expr }}), 5, '0')
         else upper(trim({{ expr }}))
     end
 {%- endmacro %}

@@ -18,8 +18,8 @@
     select
         r.*,
         '{{ z.zone }}' as zone,
-        st_x(st_transform(st_point({{ longitude }}, {{ latitude }}), 'EPSG:4326', 'EPSG:{{ z.epsg }}', always_xy := true)) as x,
-        st_y(st_transform(st_point({{ longitude }}, {{ latitude }}), 'EPSG:4326', 'EPSG:{{ z.epsg }}', always_xy := true)) as y
+        {{ projected_x(longitude, latitude, z.epsg) }} as x,
+        {{ projected_y(longitude, latitude, z.epsg) }} as y
     from {{ relation }} as r
     where {{ longitude }} between {{ z.lon[0] }} and {{ z.lon[1] }}
       and {{ latitude }} between {{ z.lat[0] }} and {{ z.lat[1] }}

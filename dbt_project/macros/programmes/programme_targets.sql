@@ -35,10 +35,10 @@ communes as (
         g.geography_vintage,
         -- no filter: everywhere; otherwise in any of the listed régions, départements or EPCI
         coalesce(
-            len(rule.regions) + len(rule.departements) + len(rule.epcis) = 0
-            or list_contains(rule.regions, g.region_code)
-            or list_contains(rule.departements, g.departement_code)
-            or list_contains(rule.epcis, g.epci_code),
+            {{ list_size('rule.regions') }} + {{ list_size('rule.departements') }} + {{ list_size('rule.epcis') }} = 0
+            or {{ list_has('rule.regions', 'g.region_code') }}
+            or {{ list_has('rule.departements', 'g.departement_code') }}
+            or {{ list_has('rule.epcis', 'g.epci_code') }},
             false
         ) as in_area
     from {{ ref('geo_commune') }} as g
@@ -74,14 +74,14 @@ tested as (
         v.vintage,
         v.source_vintages,
         case
-            when r.compare_to = 'category' then list_contains(r.categories, v.category)
+            when r.compare_to = 'category' then {{ list_has('r.categories', 'v.category') }}
             when v.value is null then null
             when r.operator = '<' then v.value < r.threshold
             when r.operator = '<=' then v.value <= r.threshold
             when r.operator = '>' then v.value > r.threshold
             when r.operator = '>=' then v.value >= r.threshold
             when r.operator = '=' then v.value = r.threshold
-            when r.operator = 'in' then list_contains(r.threshold_values, v.value)
+            when r.operator = 'in' then {{ list_has('r.threshold_values', 'v.value') }}
         end as passed
     from communes as c
     cross join criteria as r
@@ -121,19 +121,19 @@ status as (
 reasons as (
     select
         commune_code,
-        list({
-            'indicator_id': indicator_id, 'tier': tier, 'value': value, 'category': category,
-            'vintage': vintage, 'operator': operator, 'threshold': threshold_text, 'passed': passed,
-            'source_vintages': source_vintages
-        } order by criterion_no) as reasons,
-        string_agg(
-            coalesce('tier ' || tier || ' ', '') || indicator_id || ' '
-            || coalesce(coalesce(category, {{ programme_number_text('value') }}) || ' [' || vintage || ']', '(no value)')
+        {{ ordered_list(record({
+            'indicator_id': 'indicator_id', 'tier': 'tier', 'value': 'value', 'category': 'category',
+            'vintage': 'vintage', 'operator': 'operator', 'threshold': 'threshold_text', 'passed': 'passed',
+            'source_vintages': 'source_vintages'
+        }), 'criterion_no') }} as reasons,
+        {{ ordered_text(
+            "coalesce('tier ' || tier || ' ', '') || indicator_id || ' '
+            || coalesce(coalesce(category, " ~ programme_number_text('value') ~ ") || ' [' || vintage || ']', '(no value)')
             || ' ' || operator || ' ' || threshold_text || ': '
-            || case when passed then 'yes' when not passed then 'no' else 'missing' end,
-            '; ' order by criterion_no
-        ) as reason_summary,
-        list(distinct indicator_id) filter (where value is null and category is null) as missing_criteria
+            || case when passed then 'yes' when not passed then 'no' else 'missing' end",
+            "'; '", 'criterion_no'
+        ) }} as reason_summary,
+        {{ sorted_set('indicator_id') }} filter (where value is null and category is null) as missing_criteria
     from tested
     group by commune_code
 ),
@@ -179,13 +179,13 @@ scores as (
     select
         commune_code,
         -- summed in a fixed order and rounded, so that ranks are the same on every run
-        round(100 * list_sum(list(weight * normalised order by weight_no)) / sum(weight), 4) as score,
-        list({
-            'indicator_id': indicator_id, 'value': value, 'vintage': vintage, 'weight': weight,
-            'higher_is_priority': higher_is_priority, 'normalise': normalise,
-            'normalised': round(normalised, 4), 'source_vintages': source_vintages
-        } order by weight_no) as priority,
-        list(distinct indicator_id) filter (where value is null) as missing_priority
+        round(100 * {{ list_total(ordered_list('weight * normalised', 'weight_no')) }} / sum(weight), 4) as score,
+        {{ ordered_list(record({
+            'indicator_id': 'indicator_id', 'value': 'value', 'vintage': 'vintage', 'weight': 'weight',
+            'higher_is_priority': 'higher_is_priority', 'normalise': 'normalise',
+            'normalised': 'round(normalised, 4)', 'source_vintages': 'source_vintages'
+        }), 'weight_no') }} as priority,
+        {{ sorted_set('indicator_id') }} filter (where value is null) as missing_priority
     from normalised
     group by commune_code
 ),
@@ -197,8 +197,7 @@ scored as (
         sc.priority,
         r.reasons,
         r.reason_summary,
-        list_sort(list_distinct(list_concat(coalesce(r.missing_criteria, []), coalesce(sc.missing_priority, []))))
-            as missing_indicators
+        {{ list_union_sorted('r.missing_criteria', 'sc.missing_priority') }} as missing_indicators
     from status as s
     left join reasons as r using (commune_code)
     left join scores as sc using (commune_code)

@@ -27,7 +27,15 @@
     select {{ column_name }}
     from {{ model }}
     where {{ column_name }} is not null
-      and not regexp_matches({{ column_name }}, '^([0-9]{2}|2[AB])[0-9]{3}$')
+      and not {{ regex_matches(column_name, "'^([0-9]{2}|2[AB])[0-9]{3}$'") }}
+{% endtest %}
+
+{# Every non-null value of the column matches the regular expression `pattern` (anchored with ^ $). #}
+{% test matches_pattern(model, column_name, pattern) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+      and not {{ regex_matches(column_name, "'" ~ pattern ~ "'") }}
 {% endtest %}
 
 {# A warning by default: a source that has not loaded yet leaves its models empty and

@@ -5,7 +5,7 @@ with etalab as (
 ),
 
 former_codes as (
-    select unnest(former_codes) as old_code, commune_code as new_code, 'former_code' as link_type, vintage
+    select {{ unnest_list('former_codes') }} as old_code, commune_code as new_code, 'former_code' as link_type, vintage
     from etalab
     where commune_type = 'commune-actuelle'
 ),
@@ -62,7 +62,7 @@ select
     old_code,
     new_code,
     min(link_type) as link_type,
-    list(distinct vintage order by vintage) as seen_in_vintages
+    {{ sorted_set('vintage') }} as seen_in_vintages
 from links
 where old_code is not null and new_code is not null and old_code <> new_code
 group by old_code, new_code

@@ -17,9 +17,9 @@ with locations as (
 mapped as (
     select
         p.commune_code,
-        arg_min(l.longitude, (l.commune_code <> p.commune_code)::integer) as longitude,
-        arg_min(l.latitude, (l.commune_code <> p.commune_code)::integer) as latitude,
-        arg_min(l.point_kind, (l.commune_code <> p.commune_code)::integer) as point_kind,
+        {{ min_by('l.longitude', '(l.commune_code <> p.commune_code)::integer') }} as longitude,
+        {{ min_by('l.latitude', '(l.commune_code <> p.commune_code)::integer') }} as latitude,
+        {{ min_by('l.point_kind', '(l.commune_code <> p.commune_code)::integer') }} as point_kind,
         any_value(l.vintage) as locations_vintage
     from locations as l
     join {{ ref('geo_commune_passage') }} as p on p.old_code = l.commune_code

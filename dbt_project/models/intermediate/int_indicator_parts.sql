@@ -5,7 +5,6 @@
     'int_indicator_parts__equipment', 'int_indicator_parts__typologies', 'int_indicator_parts__distances',
     'int_indicator_parts__transport', 'int_indicator_parts__establishments', 'int_indicator_parts__qpv',
 ] %}
-{% for family in families %}
-select * from {{ ref(family) }}
-{% if not loop.last %}union all by name{% endif %}
-{% endfor %}
+{% set relations = [] %}
+{% for family in families %}{% do relations.append(ref(family)) %}{% endfor %}
+{{ union_by_name(relations) }}

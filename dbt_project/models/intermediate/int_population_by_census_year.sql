@@ -24,7 +24,7 @@ candidates as (
 
 -- one source per census year, the same for every commune
 chosen as (
-    select census_year, arg_min(source_vintage, (preference, -package_year)) as source_vintage
+    select census_year, {{ min_by('source_vintage', row_key(['preference', '-package_year'])) }} as source_vintage
     from (select distinct census_year, source_vintage, preference, package_year from candidates)
     group by census_year
 )

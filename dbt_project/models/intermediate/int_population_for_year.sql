@@ -18,8 +18,8 @@ chosen as (
     select
         y.data_year,
         coalesce(
-            arg_max(l.vintage, (l.population_year, l.vintage)) filter (where l.population_year <= y.data_year),
-            arg_min(l.vintage, (l.population_year, l.vintage))
+            {{ max_by('l.vintage', row_key(['l.population_year', 'l.vintage'])) }} filter (where l.population_year <= y.data_year),
+            {{ min_by('l.vintage', row_key(['l.population_year', 'l.vintage'])) }}
         ) as vintage
     from years as y
     cross join loaded as l

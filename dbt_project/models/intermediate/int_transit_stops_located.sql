@@ -8,7 +8,7 @@ with stops as (
 ),
 
 contours as (
-    select p.commune_code, st_geomfromhexewkb(l.contour_wkb_hex) as contour
+    select p.commune_code, {{ geo_from_hex_ewkb('l.contour_wkb_hex') }} as contour
     from {{ ref('stg_commune_locations__communes') }} as l
     join {{ ref('geo_commune_passage') }} as p on p.old_code = l.commune_code
     where l.contour_wkb_hex is not null
@@ -19,7 +19,7 @@ contours as (
 in_contour as (
     select s.vintage, s.feed_id, s.stop_id, any_value(c.commune_code) as commune_code
     from stops as s
-    join contours as c on st_contains(c.contour, st_point(s.longitude, s.latitude))
+    join contours as c on {{ geo_contains('c.contour', geo_point('s.longitude', 's.latitude')) }}
     group by all
 ),
 
@@ -54,7 +54,7 @@ nearest_town_hall as (
         s.vintage,
         s.feed_id,
         s.stop_id,
-        arg_min(c.commune_code, (s.x - c.x) ^ 2 + (s.y - c.y) ^ 2) as commune_code
+        {{ min_by('c.commune_code', '(s.x - c.x) ^ 2 + (s.y - c.y) ^ 2') }} as commune_code
     from probes as s
     join town_halls as c on c.zone = s.zone and c.cx = s.cx and c.cy = s.cy
     group by all

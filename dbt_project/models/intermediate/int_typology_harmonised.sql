@@ -29,7 +29,7 @@ select
     indicator_id,
     vintage,
     target_code as commune_code,
-    arg_max(category, weight) as category,
+    {{ max_by('category', 'weight') }} as category,
     bool_or(is_split) or count(distinct category) > 1 as has_split,
     count(*) as source_codes
 from mapped

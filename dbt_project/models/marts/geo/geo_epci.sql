@@ -14,7 +14,7 @@ communes as (
         epci_code,
         count(*) as commune_count,
         sum(population) as population,
-        list(distinct departement_code order by departement_code) as departement_codes
+        {{ sorted_set('departement_code') }} as departement_codes
     from {{ ref('geo_commune') }}
     where epci_code is not null
     group by epci_code

@@ -3,7 +3,7 @@
 with vintages as (
     select
         indicator_id,
-        list(distinct vintage order by vintage) as vintages,
+        {{ sorted_set('vintage') }} as vintages,
         max(vintage) as latest_vintage
     from {{ ref('indicators_long') }}
     group by indicator_id

@@ -17,9 +17,7 @@ custom_levels as (
 ),
 
 all_rows as (
-    select * from rolled
-    union all by name
-    select * from custom_levels
+    {{ union_by_name(['rolled', 'custom_levels']) }}
 )
 
 select

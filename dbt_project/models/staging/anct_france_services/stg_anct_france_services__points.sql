@@ -9,7 +9,7 @@ renamed as (
         lib_france_services as name,
         -- located in a commune later from its coordinates; the published code can be malformed (2B14)
         case
-            when regexp_matches({{ normalise_commune_code('insee_com') }}, '^([0-9]{2}|2[AB])[0-9]{3}$')
+            when {{ regex_matches(normalise_commune_code('insee_com'), "'^([0-9]{2}|2[AB])[0-9]{3}$'") }}
                 then {{ normalise_commune_code('insee_com') }}
         end as commune_code,
         insee_com as commune_code_published,

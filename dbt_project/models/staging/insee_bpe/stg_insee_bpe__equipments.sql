@@ -16,7 +16,7 @@ renamed as (
         case
             when try_cast(LAMBERT_X as double) is null or try_cast(LAMBERT_Y as double) is null then null
             else coalesce(
-                try_cast(nullif(regexp_extract(EPSG, '[0-9]+'), '') as integer),
+                try_cast(nullif({{ regex_extract('EPSG', "'[0-9]+'") }}, '') as integer),
                 case left(trim(DEPCOM), 3)
                     when '971' then 5490
                     when '972' then 5490

@@ -7,7 +7,7 @@
 {%- set naf25_list = "'" ~ cafe_naf_2025_codes | join("', '") ~ "'" -%}
 {#- Sirene writes its codes with their dot (56.30Z, 56.30Y); one written without (5630Y, as in
     INSEE's own NAF 2025 tools) gets it back, so that it is still recognised. -#}
-{%- set dotted = "case when regexp_full_match(COLUMN, '[0-9]{4}[A-Z]') then substr(COLUMN, 1, 2) || '.' || substr(COLUMN, 3) else COLUMN end" -%}
+{%- set dotted = "case when " ~ regex_matches('COLUMN', "'^[0-9]{4}[A-Z]$'") ~ " then substr(COLUMN, 1, 2) || '.' || substr(COLUMN, 3) else COLUMN end" -%}
 with source as (
     select * from {{ source('insee_sirene', 'establishments') }}
 ),
