@@ -33,7 +33,7 @@ def test_every_command_has_help(command):
 
 def test_query_answers_in_table_csv_and_json(run):
     table = run("query", "select count(*) as communes from geo.commune")
-    assert table.exit_code == 0 and "236" in table.output
+    assert table.exit_code == 0 and "266" in table.output
     rows = list(csv.DictReader(io.StringIO(run("query", "select code, value from indicators.long where level = 'france' order by 1, 2", "--format", "csv").output)))
     assert {r["code"] for r in rows} == {"FR"}
     records = json.loads(

@@ -43,7 +43,7 @@ def test_every_sample_source_and_vintage_loaded(sample_build, sample_files):
 def test_geography_is_the_2026_sample(warehouse, territory):
     expected = {c.code for c in territory.geography("2026").actuelles}
     assert {r[0] for r in warehouse.execute("select commune_code from geo.commune").fetchall()} == expected
-    assert scalar(warehouse, "select count(*) from geo.departement") == 4
+    assert scalar(warehouse, "select count(*) from geo.departement") == 5
     assert scalar(warehouse, "select count(*) from geo.epci") == len(territory.geography("2026").epcis)
     assert scalar(warehouse, "select count(*) from geo.commune where epci_code is null") == 0
     assert scalar(warehouse, "select max(geography_vintage) from geo.commune") == "2026"

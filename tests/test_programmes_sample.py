@@ -93,7 +93,7 @@ def test_eligibility_matches_a_hand_computation(sample_build, programme):
     values = latest_values(home.warehouse)
     expected = values.select("commune_code", hand_tiers(values)[programme].alias("tier"))
     got = targets(home.warehouse, programme)
-    assert got.height == values.height == 236  # every commune of metropolitan France and the DROM
+    assert got.height == values.height == 266  # every commune of metropolitan France and the DROM
     assert dict(zip(got["commune_code"], got["tier"])) == dict(zip(expected["commune_code"], expected["tier"]))
     assert got["eligible"].to_list() == got["tier"].is_not_null().to_list()
     assert got.filter(pl.col("eligible")).height > 0, "the sample should give every programme some communes"
@@ -148,7 +148,7 @@ def test_reasons_give_values_vintages_and_thresholds(sample_build):
 def test_the_union_views_hold_every_programme(sample_build):
     home, _ = sample_build
     counts = read(home.warehouse, "select programme, count(*) as n from programmes.targets group by 1")
-    assert dict(zip(counts["programme"], counts["n"])) == {p: 236 for p in PROGRAMMES}
+    assert dict(zip(counts["programme"], counts["n"])) == {p: 266 for p in PROGRAMMES}
     rules = read(home.warehouse, "select programme, version, rule_sha256 from programmes.rules order by 1")
     assert rules["programme"].to_list() == sorted(PROGRAMMES)
     # first build of this data home: nothing published before, so no previous list and no change

@@ -83,7 +83,7 @@ def test_a_schedule_tick_publishes_and_a_sensor_request_with_nothing_new_skips_d
     assert tick.runs[-1].description == "transform: programme inputs, dbt, publish, exports, docs"
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from geo.commune where zone is null").fetchone()[0] == 0
-        assert con.execute("select count(*) from geo.commune").fetchone()[0] == 236
+        assert con.execute("select count(*) from geo.commune").fetchone()[0] == 266
     # the edited rule applies: exactly the eligible villages of 1,000 inhabitants or more left the list
     after = eligible_cafes(home.warehouse)
     assert set(after) == {code for code, population in before.items() if population < 1000}

@@ -115,9 +115,10 @@ def test_sample_notice_says_the_data_is_fictitious():
 def test_communes_per_departement(territory):
     for vintage in SAMPLE_GEOGRAPHY_VINTAGES:
         counts = Counter(c.departement for c in territory.geography(vintage).actuelles)
-        assert set(counts) == {"2A", "69", "71", "974"}
+        assert set(counts) == {"2A", "69", "71", "974", "83"}
         for departement in ("2A", "69", "71"):
             assert 60 <= counts[departement] <= 90, (vintage, departement)
+        assert counts["83"] == 30
         assert 10 <= counts["974"] <= 14
         reunion = [c.code for c in territory.geography(vintage).actuelles if c.departement == "974"]
         assert all("97401" <= code <= "97424" for code in reunion)
@@ -253,10 +254,11 @@ def test_departements_and_regions_are_the_real_ones(sample_dir):
         "69": ("Rhône", "84"),
         "71": ("Saône-et-Loire", "27"),
         "974": ("La Réunion", "04"),
+        "83": ("Var", "93"),
     }
     regions = {r["code"]: r["nom"] for r in etalab(sample_dir, "2026", "regions")}
     assert regions == {"04": "La Réunion", "27": "Bourgogne-Franche-Comté",
-                       "84": "Auvergne-Rhône-Alpes", "94": "Corse"}
+                       "84": "Auvergne-Rhône-Alpes", "93": "Provence-Alpes-Côte d'Azur", "94": "Corse"}
 
 
 @pytest.mark.real_data
@@ -311,7 +313,7 @@ def test_v_commune_format(sample_dir):
             assert names[(row["COM"], etalab_type[row["TYPECOM"]])] == row["LIBELLE"]
             if row["TYPECOM"] == "COM":
                 assert row["COMPARENT"] == ""
-                assert row["CTCD"] in {"20R", "69D", "69M", "71D", "974D"}
+                assert row["CTCD"] in {"20R", "69D", "69M", "71D", "974D", "83D"}
                 assert row["REG"] and row["DEP"] and row["ARR"]
                 assert (row["CAN"] == "") == (row["CTCD"] == "69M")
             else:

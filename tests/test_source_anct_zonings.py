@@ -522,7 +522,7 @@ def test_more_title_lines_and_a_semicolon_export_still_read(tmp_path, territory)
     path = tmp_path / "diffusion-zonages-zrr-cog2021.csv"
     path.write_text('"Zones de revitalisation rurale","","",""\n' + text.replace('","', '";"'), encoding="utf-8")
     frame, _ = anct_zrr.read([path], "2021")["communes"]
-    assert frame.columns == ["CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR"] and frame.height == 240
+    assert frame.columns == ["CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR"] and frame.height == 270
 
 
 def test_more_title_rows_in_the_workbook_still_read(tmp_path, territory):
@@ -530,7 +530,7 @@ def test_more_title_rows_in_the_workbook_still_read(tmp_path, territory):
     path = tmp_path / "diffusion-zonages-zrr-cog2021.xls"
     path.write_bytes(zrr_sample.workbook_bytes([(ZRR_SHEET, [["Zones de revitalisation rurale"], [], *rows])]))
     frame, _ = anct_zrr.read([path], "2021")["communes"]
-    assert frame.columns == ["CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR"] and frame.height == 240
+    assert frame.columns == ["CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR"] and frame.height == 270
 
 
 def test_a_name_beyond_u_ffff_reads_back_from_the_workbook(tmp_path, territory):

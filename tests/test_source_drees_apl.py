@@ -219,8 +219,8 @@ def test_sample_loads_and_counts_match_the_territory(tmp_path, sample_dir, sampl
         under_65 = con.execute(
             f'select count("{APL_UNDER_65}"), count("{APL_60_OR_LESS}") from raw."drees_apl__communes"'
         ).fetchone()
-    assert rows == [("2022", 248, "2020"), ("2023", 248, "2021")]
-    assert under_65 == (494, 494) and APL_65_OR_LESS not in columns  # one commune has no APL in both years
+    assert rows == [("2022", 278, "2020"), ("2023", 278, "2021")]
+    assert under_65 == (554, 554) and APL_65_OR_LESS not in columns  # one commune has no APL in both years
 
 
 def test_reader_without_a_snapshot_is_incomplete():

@@ -117,7 +117,7 @@ def test_sample_workbooks_have_the_official_layouts(sample_mirror):
 def test_sample_grids_tell_the_territory_levels(sample_mirror, territory):
     communes = territory.geography("2025").actuelles
     became_rural = sample.became_rural(territory)
-    assert len(became_rural) == 3  # one per metropolitan département
+    assert len(became_rural) == 4  # one per metropolitan département
     old, _ = read([sample_mirror / SOURCE / "2022" / sample.FILES["2022"]], "2022")["communes"]
     revised, _ = read([sample_mirror / SOURCE / "2025" / sample.FILES["2025"]], "2025")["communes"]
     assert old.height == revised.height == len(communes)
@@ -139,7 +139,7 @@ def test_sample_loads_both_layouts(tmp_path, sample_mirror, territory):
         assert outcome.rows == {"communes": len(territory.geography("2025").actuelles)}
     # one raw table for both layouts: DENS7 is empty for the 2022 file
     counts = query(home.work_db, 'select _vintage, count("DENS7") from raw.insee_density_grid__communes group by 1 order by 1')
-    assert counts == [("2022", 0), ("2025", 240)]
+    assert counts == [("2022", 0), ("2025", 270)]
 
 
 @pytest.mark.integration
@@ -157,7 +157,7 @@ def test_staging_takes_the_7_level_grid_from_the_right_column(tmp_path, sample_m
             "from staging.stg_insee_density_grid__communes",
         )
     }
-    assert len(staged) == 2 * 240
+    assert len(staged) == 2 * 270
     for commune in territory.geography("2025").actuelles:
         level, label, level_3, rural = staged[("2025", commune.code)]
         assert (level, label, rural) == (commune.density_level, sample.LEVEL_LABELS[level], level >= 5)

@@ -3,7 +3,7 @@
 The demo and the integration tests serve the tree written by :func:`write_sample` over a local
 HTTP server, as a mirror of the real publishers, so the files go through the real fetch and
 parse path. Everything comes from one in-memory model, :class:`Territory`, built by
-:func:`build_territory`: four real départements (2A, 71, 69, 974) and their régions, filled
+:func:`build_territory`: five real départements (2A, 71, 69, 974, 83) and their régions, filled
 with fictitious communes (names made of syllables, codes in the real format), their EPCI,
 populations, town-hall coordinates and density levels, for each geography vintage.
 
@@ -297,6 +297,14 @@ _REUNION = _NameStyle(
     patterns=("{a}", "{a}", "Saint-{a}", "Sainte-{a}", "Bras-{a}", "Petite-{a}", "{a}-Rivière"),
 )
 
+_PROVENCE = _NameStyle(
+    roots=("Barj", "Cotign", "Lorg", "Salern", "Tourt", "Flay", "Aub", "Brign", "Call", "Monf", "Seill",
+           "Vins", "Carc", "Rians", "Bauduen", "Pontev", "Cuers", "Ollioul", "Bandol", "Sanar"),
+    endings=("ac", "ans", "ols", "osc", "ès", "as", "ourde", "ière", "oles", "ignac", "ane", "uès"),
+    patterns=("{a}", "{a}", "{a}", "{a}", "Saint-{a}", "{a}-sur-{b}", "{a}-en-Provence", "{a}-les-Maures",
+              "{a}-des-Bois"),
+)
+
 _DEPARTEMENT_SPECS = (
     _DepartementSpec(
         code="2A", nom="Corse-du-Sud", region="94", tncc=3, zone="metro", ctcd="20R",
@@ -340,6 +348,16 @@ _DEPARTEMENT_SPECS = (
         epcis=(("CA", "FPU"), ("CA", "FPU"), ("CA", "FPU")),
         style=_REUNION, renamed_2025=True,
     ),
+    # Last, so that the communes drawn for the départements above stay the same.
+    _DepartementSpec(
+        code="83", nom="Var", region="93", tncc=2, zone="metro", ctcd="83D",
+        chef_lieu="83137", chef_lieu_lonlat=(5.930, 43.125), chef_lieu_population=61_000,
+        bounds=(5.70, 6.90, 43.05, 43.75), arrondissements=("833", "831", "832"),
+        commune_count=30, highest_number=155,
+        town_sizes=(21_000, 14_500, 9_200, 6_400, 4_700, 3_600), village_median=650, canton_count=6,
+        postal_prefix="83", epcis=(("CA", "FPU"), ("CA", "FPU"), ("CC", "FPU"), ("CC", "FA")),
+        style=_PROVENCE,
+    ),
 )
 
 # (code, name, TNCC, zone); each sample région's chef-lieu is its sample département's.
@@ -347,6 +365,7 @@ _REGIONS = (
     ("04", "La Réunion", 0, "drom"),
     ("27", "Bourgogne-Franche-Comté", 0, "metro"),
     ("84", "Auvergne-Rhône-Alpes", 1, "metro"),
+    ("93", "Provence-Alpes-Côte d'Azur", 0, "metro"),
     ("94", "Corse", 0, "metro"),
 )
 

@@ -94,7 +94,7 @@ def test_builds_a_tick_and_an_ingest_at_once_take_turns_and_the_published_wareho
 
     with duckdb.connect(str(data_home.warehouse), read_only=True) as con:
         assert con.execute("select build_id from meta.about").fetchone()[0] == build_id
-        assert con.execute("select count(*) from geo.commune").fetchone()[0] == 236
+        assert con.execute("select count(*) from geo.commune").fetchone()[0] == 266
         for label, sql in PUBLISH_CHECKS:
             assert con.execute(sql).fetchone()[0] == 0, label
         statuses = dict(con.execute("select build_id, status from meta.runs").fetchall())
@@ -103,4 +103,4 @@ def test_builds_a_tick_and_an_ingest_at_once_take_turns_and_the_published_wareho
         assert hashlib.sha256(snapshot.path.read_bytes()).hexdigest() == snapshot.sha256
     assert not any(data_home.builds.iterdir())  # no candidate copy left behind
     answer = CliRunner().invoke(main, ["query", "select count(*) as n from geo.commune", "--format", "csv"])
-    assert answer.output.splitlines() == ["n", "236"]
+    assert answer.output.splitlines() == ["n", "266"]
