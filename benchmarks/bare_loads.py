@@ -4,7 +4,8 @@ A territoires load parses a source's files with its reader, checks them (Great E
 and writes the rows into the build database's raw tables, in a transaction, with their
 vintage and snapshot. Its bare counterpart reads the same files of the same vintages with
 DuckDB's own readers straight into tables of a new database file, as text, keeping the same
-rows (for Sirene: the active establishments of the catalogue's NAF codes), with no check,
+rows (for Sirene: the active establishments of the catalogue's NAF codes and prefixes, and the
+closed ones of its recent years), with no check,
 no identity, no transaction of its own. Zips are extracted first, as a load must.
 
     python -m benchmarks.steps bare-load --source insee_bpe --mirror DIR --out DIR/bare.duckdb
@@ -55,19 +56,26 @@ def insee_bpe(con: duckdb.DuckDBPyConnection, mirror: Path, work: Path) -> None:
 
 
 def insee_sirene(con: duckdb.DuckDBPyConnection, mirror: Path, work: Path) -> None:
-    from pipelines.sources.readers.insee_sirene import naf25_codes_for, naf_codes_for
+    """The rows the reader keeps: active, or closed within the catalogue's years, of its NAF codes or prefixes."""
+    from pipelines.sources.readers.insee_sirene import (
+        closed_within_years_for, naf25_codes_for, naf25_prefixes_for, naf_codes_for, naf_prefixes_for,
+    )  # fmt: skip
 
     for stock in sorted((mirror / "insee_sirene").glob("*/StockEtablissement_utf8.parquet")):
         vintage = stock.parent.name
         codes = ", ".join(f"'{code}'" for code in [*naf_codes_for(vintage), *naf25_codes_for(vintage)])
+        prefixes = [*naf_prefixes_for(vintage), *naf25_prefixes_for(vintage)]
+        starts = " or ".join(f"starts_with(activity, '{p}')" for p in prefixes) or "false"
+        since = f"date '{vintage}-01' - interval {closed_within_years_for(vintage)} year"
         columns = ", ".join(f'"{c}"::varchar as "{c}"' for c in get_source("insee_sirene").entities["establishments"]["columns"])
         con.execute(
             f"""
             create table "sirene_{vintage}" as
             select {columns}, "activitePrincipaleNAF25Etablissement"::varchar as "activitePrincipaleNAF25Etablissement"
-            from read_parquet('{stock}')
-            where "etatAdministratifEtablissement" = 'A'
-              and ("activitePrincipaleEtablissement" in ({codes}) or "activitePrincipaleNAF25Etablissement" in ({codes}))
+            from (select *, "activitePrincipaleEtablissement" as activity from read_parquet('{stock}'))
+            where ("etatAdministratifEtablissement" = 'A' or "dateDebut" >= {since})
+              and (activity in ({codes}) or "activitePrincipaleNAF25Etablissement" in ({codes}) or {starts}
+                   or {starts.replace("activity", '"activitePrincipaleNAF25Etablissement"')})
             """
         )
 

@@ -118,18 +118,15 @@ def exports(home: DataHome) -> dict:
 
 
 def sirene_cafes(path: Path, vintage: str) -> dict:
-    """The Sirene reader on the stock (active establishments of the catalogue's NAF codes), then cafés per commune."""
-    import polars as pl
-
+    """The Sirene reader on the stock, asked for the active cafés only (56.30Z, or 56.30Y in NAF 2025), then cafés per commune."""
     from pipelines.sources.readers.insee_sirene import read
 
-    frame, _ = read([path], vintage)["establishments"]
-    cafes = frame.filter(
-        (pl.col("activitePrincipaleEtablissement") == "56.30Z")
-        | (pl.col("activitePrincipaleNAF25Etablissement") == "56.30Y")
-    )
-    per_commune = cafes.group_by("codeCommuneEtablissement").len()
-    return {"kept_rows": frame.height, "cafes": cafes.height, "communes_with_a_cafe": per_commune.height}
+    frame, _ = read(
+        [path], vintage, naf_codes=("56.30Z",), naf25_codes=("56.30Y",), naf_prefixes=(), naf25_prefixes=(),
+        closed_within_years=0,
+    )["establishments"]  # fmt: skip
+    per_commune = frame.group_by("codeCommuneEtablissement").len()
+    return {"cafes": frame.height, "communes_with_a_cafe": per_commune.height}
 
 
 def reference(which: str, mirror: Path, out: Path, work: Path) -> dict:

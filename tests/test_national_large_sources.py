@@ -20,7 +20,7 @@ from pipelines.sample.national.insee_bpe import POINTS
 from pipelines.sample.national.insee_sirene import KEPT_ACTIVITIES, KEPT_NAF_2025, STOCK_ROWS
 from pipelines.sample.national.territory import build_national_territory
 from pipelines.sample.national.transport_gtfs import STOP_TIMES
-from pipelines.sources.readers.insee_sirene import naf25_codes_for, naf_codes_for
+from pipelines.sources.readers.insee_sirene import naf25_codes_for, naf25_prefixes_for, naf_codes_for, naf_prefixes_for
 
 SCALE = 0.02
 SOURCES = ["insee_bpe", "insee_sirene", "transport_gtfs"]
@@ -134,8 +134,12 @@ def test_the_stock_follows_the_scale_with_its_cafes(con):
 
 
 def test_the_stock_uses_the_catalogues_codes_and_the_communes_of_2026(con):
-    assert set(KEPT_ACTIVITIES) == set(naf_codes_for("2026-11"))
-    assert set(KEPT_NAF_2025.values()) <= set(naf25_codes_for("2026-11"))
+    # every code the catalogue lists has counts of its own, and every such code is one the reader keeps
+    assert set(naf_codes_for("2026-11")) <= set(KEPT_ACTIVITIES)
+    rev2_codes, rev2_prefixes = naf_codes_for("2026-11"), naf_prefixes_for("2026-11")
+    naf25_codes, naf25_prefixes = naf25_codes_for("2026-11"), naf25_prefixes_for("2026-11")
+    assert all(code in rev2_codes or code.startswith(rev2_prefixes) for code in KEPT_ACTIVITIES)
+    assert all(code in naf25_codes or code.startswith(naf25_prefixes) for code in KEPT_NAF_2025.values())
     kept = {code for (code,) in con.execute(
         "select distinct activitePrincipaleEtablissement from stock where etatAdministratifEtablissement = 'A'"
     ).fetchall()}  # fmt: skip
@@ -145,6 +149,29 @@ def test_the_stock_uses_the_catalogues_codes_and_the_communes_of_2026(con):
         "(select code from statistical_communes where vintage = '2026')"
     ).fetchone()[0]
     assert unknown == 0  # arrondissements for Paris, Lyon and Marseille; abroad: no commune
+
+
+def test_closures_are_spread_over_the_years_and_the_recent_ones_plausible(con):
+    """About 2.8 % of the closures in the last twelve months, 14 % in the last five years, as many
+    cafés closed as opened over the year; a closed establishment lived at least a year."""
+    last_year, five_years, shortest, latest = con.execute(
+        """
+        select avg((dateDebut >= DATE '2025-11-01')::integer), avg((dateDebut >= DATE '2021-11-01')::integer),
+               min(dateDebut - dateCreationEtablissement), max(dateDebut)
+        from stock where etatAdministratifEtablissement = 'F'
+        """
+    ).fetchone()
+    assert 0.02 < last_year < 0.04 and 0.11 < five_years < 0.17
+    assert shortest >= 365 and latest <= STOCK_END
+    closed, opened, active = con.execute(
+        """
+        select count(*) filter (etatAdministratifEtablissement = 'F' and dateDebut >= DATE '2025-11-01'),
+               count(*) filter (dateCreationEtablissement >= DATE '2025-11-01'),
+               count(*) filter (etatAdministratifEtablissement = 'A')
+        from stock where activitePrincipaleEtablissement = '56.30Z'
+        """
+    ).fetchone()
+    assert 0.05 < closed / active < 0.12 and 0.6 < closed / opened < 1.6
 
 
 def test_the_stock_is_the_november_one_in_siret_order(con):

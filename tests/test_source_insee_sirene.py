@@ -1,4 +1,5 @@
-"""insee_sirene: the establishments stock, filtered in DuckDB to active cafés, restaurants and shops.
+"""insee_sirene: the establishments stock, filtered in DuckDB to cafés, restaurants, shops and salons,
+active or closed in the last five years.
 
 No real Sirene file sits in ../shared/data/real (INDEX.md: not found), so everything here runs
 on the sample stock of the fictitious territory, in data.gouv.fr's Parquet and INSEE's ZIP.
@@ -20,8 +21,11 @@ from source_checks import dbt_build, assert_refused_and_nothing_lost, load_from_
 
 from pipelines.sample.insee_sirene import (
     COLUMNS,
+    DECLINING_SHOPS,
     FILE_NAME,
+    GROWING_SHOPS,
     NAF25,
+    RECENT_SINCE,
     SOURCE,
     VINTAGE,
     before_naf2025,
@@ -42,14 +46,25 @@ from pipelines.sources.readers.insee_sirene import (
     DEFAULT_NAF25_CODES,
     DEFAULT_NAF_CODES,
     STOCK_COLUMNS,
+    closed_within_years_for,
     naf25_codes_for,
+    naf25_prefixes_for,
     naf_codes_for,
+    naf_prefixes_for,
     read,
 )
 
 ZIP_VINTAGE = "2026-10"  # the catalogue lists the dated ZIP of the CSV for this month
 ZIP_NAME = "StockEtablissement_utf8.zip"
 CAFE_REV2, CAFE_NAF25 = "56.30Z", "56.30Y"
+# The stock of 2026-11 keeps the closures from the first day of its month five years back, the
+# one of 2026-10 from a month earlier.
+CLOSED_SINCE = {VINTAGE: date(2021, 11, 1), ZIP_VINTAGE: date(2021, 10, 1)}
+STATE, ACTIVITY, NOMENCLATURE = (
+    "etatAdministratifEtablissement", "activitePrincipaleEtablissement", "nomenclatureActivitePrincipaleEtablissement"
+)  # fmt: skip
+ACTIVE = pl.col(STATE) == "A"
+ONLY_CAFES = {"naf_codes": [CAFE_REV2], "naf25_codes": [CAFE_NAF25], "naf_prefixes": [], "naf25_prefixes": []}
 STAGING_SQL = DBT_PROJECT_DIR / "models" / "staging" / "insee_sirene" / "stg_insee_sirene__establishments.sql"
 
 
@@ -64,14 +79,21 @@ def stock(territory) -> pl.DataFrame:
     return establishments(territory)
 
 
-def keep(frame: pl.DataFrame, *, naf25: bool = True) -> pl.DataFrame:
-    """What the reader must keep, computed straight from rows of a stock (NAF rév. 2 or NAF 2025 codes)."""
-    rev2 = (pl.col("nomenclatureActivitePrincipaleEtablissement") == "NAFRev2") & pl.col(
-        "activitePrincipaleEtablissement"
-    ).is_in(naf_codes_for(VINTAGE))
+def starts_with_any(column: str, prefixes) -> pl.Expr:
+    return pl.any_horizontal([pl.col(column).str.starts_with(prefix) for prefix in prefixes] or [pl.lit(False)])
+
+
+def keep(frame: pl.DataFrame, *, naf25: bool = True, vintage: str = VINTAGE) -> pl.DataFrame:
+    """What the reader must keep, computed straight from rows of a stock (NAF rév. 2 or NAF 2025 codes
+    and prefixes; open, or closed since the first day of the stock's month five years back)."""
+    wanted = (pl.col(NOMENCLATURE) == "NAFRev2") & (
+        pl.col(ACTIVITY).is_in(naf_codes_for(vintage)) | starts_with_any(ACTIVITY, naf_prefixes_for(vintage))
+    )
     if naf25:
-        rev2 = rev2 | pl.col(NAF25).is_in(naf25_codes_for(VINTAGE))
-    return frame.filter((pl.col("etatAdministratifEtablissement") == "A") & rev2)
+        naf25_codes, naf25_prefixes = naf25_codes_for(vintage), naf25_prefixes_for(vintage)
+        wanted = wanted | pl.col(NAF25).is_in(naf25_codes) | starts_with_any(NAF25, naf25_prefixes)
+    recent = (pl.col(STATE) == "A") | ((pl.col(STATE) == "F") & (pl.col("dateDebut") >= CLOSED_SINCE[vintage]))
+    return frame.filter(recent & wanted.fill_null(False))
 
 
 def is_cafe(frame: pl.DataFrame) -> pl.Expr:
@@ -138,7 +160,9 @@ def test_sample_bytes_do_not_change(tmp_path, territory):
 
 def test_naf_codes_come_from_the_catalogue():
     codes = naf_codes_for(VINTAGE)
-    assert "56.30Z" in codes and {"56.10A", "56.10C"} <= set(codes)
+    assert "56.30Z" in codes and {"56.10A", "56.10C", "96.02A", "96.02B"} <= set(codes)
+    assert naf_prefixes_for(VINTAGE) == ("47.",) and set(naf25_prefixes_for(VINTAGE)) == {"47.", "96.21", "96.22"}
+    assert closed_within_years_for(VINTAGE) == 5
     assert naf_codes_for(ZIP_VINTAGE) == codes
     assert naf_codes_for("1999-01") == codes  # any month: the monthly template's codes
     assert naf_codes_for("1999") == DEFAULT_NAF_CODES  # not a month at all
@@ -151,7 +175,7 @@ def test_a_naf_code_without_its_dot_is_a_catalogue_mistake(mirror):
 
 def test_naf_2025_codes_come_from_the_catalogue():
     codes = naf25_codes_for(VINTAGE)
-    assert CAFE_NAF25 in codes and {"56.11J", "47.11G"} <= set(codes)
+    assert CAFE_NAF25 in codes and "56.11J" in codes
     assert all(re.fullmatch(r"[0-9]{2}\.[0-9]{2}[G-Y]", code) for code in codes)
     assert naf25_codes_for("1999") == DEFAULT_NAF25_CODES == (CAFE_NAF25,)
     assert set(get_source(SOURCE).entities["establishments"]["optional"]) >= {NAF25}
@@ -190,17 +214,57 @@ def test_the_staging_cafe_codes_are_codes_the_reader_keeps():
     assert CAFE_REV2 in naf_codes_for(VINTAGE) and CAFE_NAF25 in naf25_codes_for(VINTAGE)
 
 
+def test_the_staging_shop_and_salon_codes_are_codes_the_reader_keeps():
+    sql = STAGING_SQL.read_text(encoding="utf-8")
+
+    def listed(name: str) -> list[str]:
+        return re.findall(r"'([^']+)'", re.search(rf"set {name} = (\[[^\]]*\]|'[^']*')", sql).group(1))
+
+    assert listed("retail_prefix") == ["47."]
+    assert "47." in naf_prefixes_for(VINTAGE) and "47." in naf25_prefixes_for(VINTAGE)
+    assert listed("personal_service_naf_codes") == ["96.02A", "96.02B"]
+    assert set(listed("personal_service_naf_codes")) <= set(naf_codes_for(VINTAGE))
+    assert listed("personal_service_naf_2025_prefixes") == ["96.21", "96.22"]
+    assert set(listed("personal_service_naf_2025_prefixes")) <= set(naf25_prefixes_for(VINTAGE))
+
+
+@pytest.mark.parametrize(
+    ("parse", "expected"),
+    [
+        ({"naf_prefixes": ["47"]}, ["`parse: naf_prefixes`", "'47'", "with their dot, like '47.'"]),
+        ({"naf25_prefixes": ["47.1A"]}, ["`parse: naf25_prefixes`", "'47.1A'"]),
+        ({"closed_within_years": "5"}, ["`parse: closed_within_years`", "whole number of years", "'5'"]),
+        ({"closed_within_years": -1}, ["`parse: closed_within_years`", "got -1"]),
+    ],
+    ids=["prefix-without-dot", "prefix-too-long", "years-as-text", "negative-years"],
+)  # fmt: skip
+def test_a_wrong_prefix_or_closure_window_in_the_catalogue_is_a_clear_error(monkeypatch, mirror, parse, expected):
+    with_parse(monkeypatch, **parse)
+    with pytest.raises(CatalogueError) as error:
+        read([parquet_of(mirror)], VINTAGE)
+    assert all(fragment in str(error.value) for fragment in expected), str(error.value)
+    assert str(error.value).startswith("insee_sirene: ") and "insee_sirene.yml" in str(error.value)
+
+
 # ---------------------------------------------------------------- what the reader keeps
 
 
-def test_reader_keeps_the_active_establishments_of_the_naf_codes(frame, expected):
+def test_reader_keeps_the_establishments_of_the_naf_codes_open_or_recently_closed(frame, expected):
     assert frame.height == expected.height > 1000
     assert set(frame["siret"]) == set(expected["siret"])
     assert all(dtype == pl.Utf8 for dtype in frame.schema.values())
-    assert set(frame["etatAdministratifEtablissement"]) == {"A"}
-    in_rev2 = frame.filter(pl.col("activitePrincipaleEtablissement").is_in(naf_codes_for(VINTAGE)))
+    assert set(frame[STATE]) == {"A", "F"}
+    closed = frame.filter(pl.col(STATE) == "F")
+    assert closed.height > 100 and closed["dateDebut"].min() >= CLOSED_SINCE[VINTAGE].isoformat()
+    in_rev2 = frame.filter(
+        pl.col(ACTIVITY).is_in(naf_codes_for(VINTAGE)) | starts_with_any(ACTIVITY, naf_prefixes_for(VINTAGE))
+    )
     assert in_rev2.height == frame.height - 1  # the bar-billard (93.29Z) is kept by its NAF 2025 code
-    assert set(frame[NAF25].drop_nulls()) <= set(naf25_codes_for(VINTAGE))
+    assert frame.filter(pl.col(ACTIVITY).str.starts_with("47.")).height > 1000  # every shop
+    assert {"96.02A", "96.02B"} <= set(frame[ACTIVITY])
+    assert frame.filter(~starts_with_any(NAF25, naf25_prefixes_for(VINTAGE)))[NAF25].drop_nulls().is_in(
+        naf25_codes_for(VINTAGE)).all()  # fmt: skip
+    assert closed[NAF25].null_count() == closed.height  # closed ones carry no NAF 2025 code
     assert frame["dateCreationEtablissement"].str.contains(r"^\d{4}-\d{2}-\d{2}$").all()
     assert frame["dateDernierTraitementEtablissement"].str.contains(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$").all()
     assert set(frame["etablissementSiege"]) == {"true", "false"}
@@ -217,13 +281,14 @@ def test_paris_lyon_marseille_establishments_carry_their_arrondissement(frame):
 
 def test_the_story_of_the_sample(frame, stock, territory):
     tale = story(territory)
-    cafes = frame.filter(pl.col("activitePrincipaleEtablissement") == "56.30Z")
-    # The only café of this village closed in March 2026: the stock still lists it, the reader does not.
+    cafes = frame.filter((pl.col(ACTIVITY) == "56.30Z") & ACTIVE)
+    # The only café of this village closed in March 2026: the reader keeps it, closed.
     lost = stock.filter(pl.col("codeCommuneEtablissement") == tale.lost_cafe_commune)
-    closed_cafes = lost.filter(pl.col("activitePrincipaleEtablissement") == "56.30Z")
+    closed_cafes = lost.filter(pl.col(ACTIVITY) == "56.30Z")
     assert closed_cafes["dateDebut"].to_list() == [date(2026, 3, 31)]
     assert tale.lost_cafe_commune not in set(cafes["codeCommuneEtablissement"])
-    assert tale.lost_cafe_siret not in set(frame["siret"])
+    lost_cafe = frame.filter(pl.col("siret") == tale.lost_cafe_siret)
+    assert lost_cafe.select(STATE, "dateDebut").row(0) == ("F", "2026-03-31")
     # This village never had a café nor a restaurant.
     never = stock.filter(pl.col("codeCommuneEtablissement") == tale.no_cafe_commune)
     assert never.height > 0 and not never["activitePrincipaleEtablissement"].str.starts_with("56.").any()
@@ -253,6 +318,73 @@ def test_the_story_of_the_sample(frame, stock, territory):
     assert set(cafes[NAF25]) == {CAFE_NAF25}
 
 
+def cafe_closures(frame: pl.DataFrame, commune: str) -> tuple[int, list[str]]:
+    """(open cafés, closing days of the closed ones) of a commune in the reader's rows."""
+    here = frame.filter((pl.col("codeCommuneEtablissement") == commune) & (pl.col(ACTIVITY) == "56.30Z"))
+    return here.filter(pl.col(STATE) == "A").height, sorted(here.filter(pl.col(STATE) == "F")["dateDebut"])
+
+
+def test_the_cafe_villages_of_the_story(frame, stock, territory):
+    tale = story(territory)
+    recent = RECENT_SINCE.isoformat()
+    # lost its last café in the last three years: one closed café, no open one
+    assert cafe_closures(frame, tale.lost_cafe_commune) == (0, ["2026-03-31"])
+    # one café left, the other closed in January 2025
+    assert cafe_closures(frame, tale.last_cafe_commune) == (1, ["2025-01-31"]) and "2025-01-31" >= recent
+    closed = frame.filter(pl.col("siret") == tale.last_cafe_closed_siret).row(0, named=True)
+    assert (closed[STATE], closed["dateCreationEtablissement"]) == ("F", "1998-06-02")
+    # one café and no closure: not in the reader's five years, nor ever in the stock
+    assert cafe_closures(frame, tale.steady_cafe_commune) == (1, [])
+    steady = stock.filter(pl.col("codeCommuneEtablissement") == tale.steady_cafe_commune)
+    assert steady.filter(pl.col(ACTIVITY).is_in(["56.30Z", "55.4A"]) & (pl.col(STATE) == "F")).is_empty()
+    villages = {tale.lost_cafe_commune, tale.last_cafe_commune, tale.steady_cafe_commune}
+    assert len(villages) == 3 and all(code.startswith("71") for code in villages)
+
+
+def shop_moves(frame: pl.DataFrame, commune: str, since: str) -> dict[str, tuple[int, int]]:
+    """{kind: (closed on or after `since`, opened on or after `since`)} of a commune's shops and salons."""
+    here = frame.filter(pl.col("codeCommuneEtablissement") == commune)
+    kinds = {"retail": pl.col(ACTIVITY).str.starts_with("47."), "salons": pl.col(ACTIVITY).is_in(["96.02A", "96.02B"])}
+    return {
+        kind: (
+            here.filter(chosen & (pl.col(STATE) == "F") & (pl.col("dateDebut") >= since)).height,
+            here.filter(chosen & (pl.col("dateCreationEtablissement") >= since)).height,
+        )
+        for kind, chosen in kinds.items()
+    }
+
+
+def test_the_shop_towns_of_the_story(frame, stock, territory):
+    tale = story(territory)
+    recent = RECENT_SINCE.isoformat()
+    towns = territory.geography("2026")
+    for declining, growing in zip(tale.declining_towns, tale.growing_towns):
+        # a small town of Saône-et-Loire, then of the Var
+        assert declining[:2] == growing[:2] and all(towns.commune(c).population < 10_000 for c in (declining, growing))
+        assert shop_moves(frame, declining, recent) == {"retail": (5, 1), "salons": (1, 0)}
+        assert shop_moves(frame, growing, recent) == {"retail": (1, 4), "salons": (0, 1)}
+        # the reader keeps five years of closures: the bakery of March 2022, not the shop of June 2019
+        assert shop_moves(frame, declining, CLOSED_SINCE[VINTAGE].isoformat())["retail"] == (6, 1)
+        in_stock = stock.filter(pl.col("codeCommuneEtablissement") == declining)
+        assert date(2019, 6, 30) in set(in_stock["dateDebut"])
+    assert [t[:2] for t in tale.declining_towns] == ["71", "83"]
+    assert sum(closed is not None and closed >= RECENT_SINCE for _, _, closed in DECLINING_SHOPS) == 6
+    assert sum(opened >= RECENT_SINCE for _, opened, _ in GROWING_SHOPS) == 5
+
+
+def test_closures_are_kept_from_the_first_day_of_the_month_five_years_back(tmp_path, stock):
+    cafes = stock.filter((pl.col(ACTIVITY) == "56.30Z") & (pl.col(STATE) == "F")).head(2)["siret"].to_list()
+    days = {cafes[0]: date(2021, 11, 1), cafes[1]: date(2021, 10, 31)}
+    moved = stock.with_columns(
+        pl.col("siret").replace_strict(days, default=pl.col("dateDebut"), return_dtype=pl.Date).alias("dateDebut")
+    )
+    kept, _ = read([_parquet(tmp_path, moved)], VINTAGE)["establishments"]
+    assert cafes[0] in set(kept["siret"]) and cafes[1] not in set(kept["siret"])
+    # no closure at all when the catalogue keeps none
+    open_only, _ = read([_parquet(tmp_path, moved)], VINTAGE, closed_within_years=0)["establishments"]
+    assert set(open_only[STATE]) == {"A"} and open_only.height == keep(moved).filter(ACTIVE).height
+
+
 def test_coordinates_are_lambert_93_or_utm_40s_in_la_reunion(frame):
     located = frame.filter(pl.col("coordonneeLambertAbscisseEtablissement").str.contains(r"^\d+\.\d$"))
     xy = located.select(
@@ -267,9 +399,9 @@ def test_coordinates_are_lambert_93_or_utm_40s_in_la_reunion(frame):
 
 
 def test_naf_codes_can_be_narrowed_to_cafes(mirror, expected):
-    cafes, _ = read([parquet_of(mirror)], VINTAGE, naf_codes=[CAFE_REV2], naf25_codes=[CAFE_NAF25])["establishments"]
+    cafes, _ = read([parquet_of(mirror)], VINTAGE, **ONLY_CAFES)["establishments"]
     assert cafes.height == expected.filter(is_cafe(expected)).height > 100
-    rev2_only, _ = read([parquet_of(mirror)], VINTAGE, naf_codes=[CAFE_REV2], naf25_codes=[])["establishments"]
+    rev2_only, _ = read([parquet_of(mirror)], VINTAGE, **ONLY_CAFES | {"naf25_codes": []})["establishments"]
     assert rev2_only.height == cafes.height - 1  # the bar-billard is a café in NAF 2025 only
     assert set(rev2_only["activitePrincipaleEtablissement"]) == {CAFE_REV2}
 
@@ -281,7 +413,7 @@ def test_a_cafe_in_naf_2025_only_is_kept(tmp_path, stock, territory):
     tale = story(territory)
     # Only the NAF 2025 clause can keep it: its rév. 2 code is in no list.
     path = _parquet(tmp_path, stock)
-    cafes, _ = read([path], VINTAGE, naf_codes=["47.26Z"], naf25_codes=[CAFE_NAF25])["establishments"]
+    cafes, _ = read([path], VINTAGE, **ONLY_CAFES | {"naf_codes": ["47.26Z"]})["establishments"]
     assert tale.naf25_cafe_siret in set(cafes["siret"])
     assert set(cafes.filter(pl.col("siret") == tale.naf25_cafe_siret)["activitePrincipaleEtablissement"]) == {"93.29Z"}
     assert cafes.filter(pl.col(NAF25) == CAFE_NAF25).height == stock.filter(
@@ -325,8 +457,8 @@ def test_a_stock_before_naf_2025_is_read_on_naf_rev_2_alone(tmp_path, stock, ter
 def test_a_stock_where_naf_2025_is_the_reference_keeps_the_same_establishments(tmp_path, stock, expected, territory):
     """From 2027 the main activity may be the NAF 2025 code, under a NAF 2025 nomenclature value."""
     future = naf2025_reference(stock)
-    assert set(future.filter(pl.col("siret").is_in(expected["siret"].implode()))[
-        "nomenclatureActivitePrincipaleEtablissement"]) == {"NAF2025"}  # fmt: skip
+    with_naf25 = expected.filter(pl.col(NAF25).is_not_null())["siret"].implode()
+    assert set(future.filter(pl.col("siret").is_in(with_naf25))[NOMENCLATURE]) == {"NAF2025"}
     for frame in (future, future.drop(NAF25)):  # with or without the NAF 2025 column
         kept, _ = read([_parquet(tmp_path, frame)], VINTAGE)["establishments"]
         assert set(kept["siret"]) == set(expected["siret"])
@@ -392,7 +524,7 @@ def test_sample_loads_as_many_rows_as_the_territory_has(tmp_path, mirror, expect
     cafes = expected.filter(pl.col("activitePrincipaleEtablissement") == "56.30Z")
     assert by_commune == dict(cafes.group_by("codeCommuneEtablissement").len().iter_rows())
     assert outcome.rows["establishments"] == keep(expected, naf25=False).height + 1  # the bar-billard
-    assert story(territory).lost_cafe_commune not in by_commune
+    assert by_commune[story(territory).lost_cafe_commune] == 1  # its café, closed
     assert hidden == 1
 
 
@@ -409,10 +541,17 @@ def test_stocks_before_and_after_naf_2025_load(tmp_path, mirror, stock, layout, 
     assert outcome.status == "loaded", outcome.detail
     assert outcome.rows == {"establishments": keep(stock, naf25=naf25).height}
     with duckdb.connect(str(home.work_db), read_only=True) as con:
-        nomenclatures = {r[0] for r in con.execute(
-            "select distinct nomenclatureActivitePrincipaleEtablissement from raw.insee_sirene__establishments"
-        ).fetchall()}  # fmt: skip
-    assert nomenclatures == ({"NAF2025"} if naf25 else {"NAFRev2"})
+        nomenclatures = dict(con.execute(
+            """select nomenclatureActivitePrincipaleEtablissement, count(*) from raw.insee_sirene__establishments
+               group by 1"""
+        ).fetchall())  # fmt: skip
+    # From 2027 the establishments with a NAF 2025 code have it as their main activity; the closed
+    # ones and the sample's other shops have none and stay in NAF rév. 2.
+    with_naf25 = keep(stock).filter(pl.col(NAF25).is_not_null()).height
+    if naf25:
+        assert nomenclatures == {"NAF2025": with_naf25, "NAFRev2": keep(stock).height - with_naf25}
+    else:
+        assert nomenclatures == {"NAFRev2": keep(stock, naf25=False).height}
 
 
 def _rewrite(path: Path, change) -> None:
@@ -506,12 +645,31 @@ def test_staging_types_and_story(tmp_path, mirror, territory, stock, expected):
         both = relation.pl()
     view, earlier = both.filter(pl.col("vintage") == VINTAGE), both.filter(pl.col("vintage") == ZIP_VINTAGE)
     # the dot is put back, and the same establishments are cafés in both months
-    assert earlier.select("siret", "naf_2025_code", "is_cafe").sort("siret").equals(
-        view.select("siret", "naf_2025_code", "is_cafe").sort("siret")
+    columns = ["siret", "naf_2025_code", "is_cafe", "is_retail", "is_personal_service"]
+    assert earlier.filter(pl.col("is_active")).select(columns).sort("siret").equals(
+        view.filter(pl.col("is_active")).select(columns).sort("siret")
     )
-    assert types["created_on"] == "DATE" and types["x"] == types["y"] == "DOUBLE"
-    assert types["is_active"] == types["is_partially_diffusible"] == "BOOLEAN"
-    assert view.height == expected.height and view["is_active"].all()
+    assert earlier.height == keep(a_month_earlier(stock), vintage=ZIP_VINTAGE).height
+    assert types["created_on"] == types["closed_on"] == "DATE" and types["x"] == types["y"] == "DOUBLE"
+    assert types["is_active"] == types["is_partially_diffusible"] == types["is_retail"] == "BOOLEAN"
+    assert view.height == expected.height
+    assert view["is_active"].sum() == expected.filter(ACTIVE).height
+    # closed_on: the closing day of the closed ones, within the five years kept
+    closed = view.filter(~pl.col("is_active"))
+    assert closed["closed_on"].null_count() == 0
+    assert view.filter(pl.col("is_active"))["closed_on"].null_count() == view["is_active"].sum()
+    assert closed["closed_on"].min() >= CLOSED_SINCE[VINTAGE] and closed["closed_on"].equals(closed["state_since"])
+    # is_retail: division 47; is_personal_service: hairdressers and beauty salons
+    assert view.filter(pl.col("is_retail"))["naf_code"].str.starts_with("47.").all()
+    assert view.filter(pl.col("naf_code").str.starts_with("47."))["is_retail"].all()
+    assert set(view.filter(pl.col("is_personal_service"))["naf_code"]) == {"96.02A", "96.02B"}
+    assert not view.filter(pl.col("is_cafe") & (pl.col("is_retail") | pl.col("is_personal_service"))).height
+    for town in tale.declining_towns:
+        here = view.filter((pl.col("commune_code") == town) & pl.col("is_retail"))
+        closed_recently = here.filter(pl.col("closed_on") >= RECENT_SINCE).height
+        assert (closed_recently, here.filter(pl.col("created_on") >= RECENT_SINCE).height) == (5, 1)
+    closed_cafe = view.filter(pl.col("siret") == tale.last_cafe_closed_siret)
+    assert closed_cafe.select("is_cafe", "is_active", "closed_on").row(0) == (True, False, date(2025, 1, 31))
     partial = view.filter(pl.col("siret") == tale.partial_cafe_siret).row(0, named=True)
     assert partial["name"] is None and partial["x"] is None and partial["commune_code"] == tale.partial_cafe_commune
     assert view.filter(pl.col("siret") == tale.abroad_siret)["commune_code"].to_list() == [None]
@@ -522,7 +680,8 @@ def test_staging_types_and_story(tmp_path, mirror, territory, stock, expected):
     assert types["is_cafe"] == "BOOLEAN" and view["is_cafe"].is_not_null().all()
     cafes = view.filter(pl.col("is_cafe"))
     assert cafes.height == expected.filter(is_cafe(expected)).height
-    assert set(cafes["naf_code"]) == {"56.30Z", "93.29Z"} and set(cafes["naf_2025_code"]) == {CAFE_NAF25}
+    assert set(cafes["naf_code"]) == {"56.30Z", "93.29Z"}
+    assert set(cafes.filter(pl.col("is_active"))["naf_2025_code"]) == {CAFE_NAF25}  # closed ones have none
     billiards = view.filter(pl.col("siret") == tale.naf25_cafe_siret).row(0, named=True)
     assert billiards["is_cafe"] and billiards["naf_nomenclature"] == "NAFRev2"
     by_commune = cafes.filter(pl.col("commune_code") == tale.naf25_cafe_commune).height

@@ -1,10 +1,13 @@
 """Sample of anct_qpv: the priority neighbourhoods of the sample territory, in two layouts.
 
 * 2024: the ANCT national contours, a ZIP holding
-  ``GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson`` (one feature per line, CRS84).
+  ``GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson`` (one feature per line, CRS84),
+  and ``qp.csv``, INSEE's statistics in the 2015 layout (INSEE's own 2024 files were not at
+  hand, see the catalogue), without the QPV's populations: INSEE publishes those apart
+  (pop_QPV24.csv, not in the sample), so the 2024 population shares stay absent.
 * 2015: the layout of the Occitanie extract: ``qp.geojson`` (contours, one commune code per
-  QPV) and ``qp.csv`` (INSEE statistics, UTF-8 with BOM; only the population columns and the
-  poverty rate are filled, the others are left empty).
+  QPV) and ``qp.csv`` (INSEE statistics, UTF-8 with BOM: the 44 columns of the real file, the
+  statistics drawn around the values of the Occitanie QPV, empty where INSEE gives none).
 
 Story: the city with arrondissements (69123) has three QPV, all coded 69123 as in the real
 files, and a fourth one reaches over into its biggest neighbour of the métropole; the two
@@ -14,6 +17,11 @@ codes in 2024 ("69123, 69xxx") but only the main one in the 2015 contours, like 
 extract (its commune names list both). The 2015 statistics leave the population of the QPV of
 2A empty (see :func:`without_population`): its share is unknown in its commune and every area
 that holds it.
+
+The statistics tell, in both generations (see :func:`statistics_story`): the first QPV of
+69123 is young and out of work (youth index 2.6, employment rate 38.5 %), the first QPV of the
+largest town of 71 the poorest (poverty rate 58.4 %), and INSEE gives nothing at all for the
+QPV of 2A (statistical secret: every statistic empty, its population too).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from pipelines.sample.territory import Commune, Territory
 SOURCE = "anct_qpv"
 GEOGRAPHY_VINTAGE = "2025"
 ZIP_NAME = "qp2024_geojson.zip"
+STATISTICS_NAME = "qp.csv"
 NATIONAL_MEMBER = "GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
 # Fixed date of the ZIP entries, so that the bytes never change.
 ZIP_DATE = (2024, 6, 27, 0, 0, 0)
@@ -93,6 +102,24 @@ def without_population(territory: Territory) -> Quartier:
     return quartiers(territory)[-1]
 
 
+@dataclass(frozen=True)
+class StatisticsStory:
+    """The quartiers the statistics single out, in both generations, and their telling values."""
+
+    young_out_of_work: Quartier  # ind_jeune YOUNG_INDEX, tx_tot_empl LOW_EMPLOYMENT
+    poorest: Quartier  # tp60 HIGH_POVERTY
+    secret: Quartier  # every statistic empty
+
+
+YOUNG_INDEX, LOW_EMPLOYMENT, HIGH_POVERTY = 2.6, 38.5, 58.4
+
+
+def statistics_story(territory: Territory) -> StatisticsStory:
+    """Which quartiers carry the statistics' story (they are in both generations)."""
+    listed = quartiers(territory)
+    return StatisticsStory(young_out_of_work=listed[0], poorest=listed[4], secret=without_population(territory))
+
+
 def qpv_code(quartier: Quartier, generation: str, number: int) -> str:
     """QPddd### (2015) or QNdddnnM (2024), ddd the département on three characters."""
     departement = quartier.communes[0].departement.rjust(3, "0")
@@ -132,28 +159,77 @@ def _write_2015(territory: Territory, folder: Path) -> None:
         features.append(_feature(properties, _square(quartier), "Polygon"))
     (folder / "qp.geojson").write_bytes(_geojson("contours_QP", features))
 
+    _write_statistics(territory, entries, folder / STATISTICS_NAME, with_populations=True)
+
+
+def _write_statistics(
+    territory: Territory, entries: list[tuple[str, Quartier]], path: Path, *, with_populations: bool
+) -> None:
+    """qp.csv in the layout of the Occitanie extract: one row per QPV, the statistics drawn."""
     population_of_communes: dict[str, int] = {}
     for _, quartier in entries:
         key = _names(quartier)
         population_of_communes[key] = population_of_communes.get(key, 0) + quartier.population
-    # INSEE gives no population for one quartier (the one of Corse-du-Sud): unknown, not 0.
-    unknown_population = without_population(territory)
+    tale = statistics_story(territory)
     rows = []
     for code, quartier in entries:
-        rng = random.Random(f"{territory.seed}-{SOURCE}-stats-{code}")
-        filled = {
-            "code_qp": code, "nom_qp": quartier.name, "nom_commune": _names(quartier),
-            "pop_mun": "" if quartier == unknown_population else quartier.population,
-            "pop_com_qp": population_of_communes[_names(quartier)],
-            "pop_com": sum(c.population for c in quartier.communes),
-            "ind_jeune": f"{rng.uniform(0.6, 2.8):.1f}", "tp60": f"{rng.uniform(30, 62):.1f}",
-        }  # fmt: skip
+        names = {"code_qp": code, "nom_qp": quartier.name, "nom_commune": _names(quartier)}
+        if quartier == tale.secret:  # statistical secret: INSEE gives nothing, not even the population
+            rows.append([names.get(column, "") for column in STATISTICS_HEADER])
+            continue
+        drawn = _drawn_statistics(random.Random(f"{territory.seed}-{SOURCE}-stats-{code}"), quartier.population)
+        populations = {
+            "pop_mun": quartier.population, "pop_com_qp": population_of_communes[_names(quartier)],
+        } if with_populations else {"pop_mun": "", "pop_com_qp": ""}  # fmt: skip
+        told = {}
+        if quartier == tale.young_out_of_work:
+            told = {"ind_jeune": f"{YOUNG_INDEX:.1f}", "tx_tot_empl": f"{LOW_EMPLOYMENT:.1f}", "tx_f_empl": "31.2"}
+        elif quartier == tale.poorest:
+            told = {"tp60": f"{HIGH_POVERTY:.1f}"}
+        filled = drawn | names | populations | {"pop_com": sum(c.population for c in quartier.communes)} | told
         rows.append([filled.get(column, "") for column in STATISTICS_HEADER])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(STATISTICS_HEADER)
     writer.writerows(rows)
-    (folder / "qp.csv").write_bytes(buffer.getvalue().encode("utf-8-sig"))
+    path.write_bytes(buffer.getvalue().encode("utf-8-sig"))
+
+
+def _drawn_statistics(rng: random.Random, population: int) -> dict[str, str]:
+    """The statistics of one QPV of `population` inhabitants, as qp.csv writes them, drawn within
+    the ranges of the Occitanie QPV (youth index under 2, poverty rate under 55 %, employment rate
+    over 40 %: the story's quartiers stand out); the foreigners' precarious jobs are often secret."""
+    job_seekers = round(population * rng.uniform(0.10, 0.18))
+    women = round(job_seekers * rng.uniform(0.42, 0.55))
+    shares = (rng.uniform(0.3, 0.4), rng.uniform(0.15, 0.25), rng.uniform(0.08, 0.2))  # CAP-BEP, bac, above
+    by_level = [round(job_seekers * share) for share in shares]
+    allocataires = round(population * rng.uniform(0.25, 0.4))
+    establishments = round(population / rng.uniform(8, 20))
+    services = round(establishments * rng.uniform(0.4, 0.6))
+    personal = round(services * rng.uniform(0.4, 0.6))
+    median = rng.randint(9_000, 13_000)
+
+    def rate(low: float, high: float) -> str:
+        return f"{rng.uniform(low, high):.1f}"
+
+    return {
+        "ind_jeune": rate(0.6, 1.9), "tx_tot_et": rate(4, 30), "tx_f": rate(49, 55), "tx_f_et": rate(4, 28),
+        "percou": str(round(allocataires * rng.uniform(1.8, 2.4))), "pmimp": rate(15, 35),
+        "part_chomprinc": rate(5, 14), "decuc_q2": str(median),
+        "decuc_d1": str(rng.choice((0, 0, rng.randint(100, 2_000)))),  # often 0, as in the real file
+        "decuc_d9": str(median + rng.randint(12_000, 18_000)), "disp_q2": str(median + rng.randint(2_500, 4_000)),
+        "disp_d1": str(rng.randint(6_000, 8_000)), "disp_d9": str(median + rng.randint(11_000, 15_000)),
+        "tp60": rate(30, 55), "brev": rate(45, 65), "a": str(allocataires),
+        "tx_tot_empl": rate(41, 58), "tx_f_empl": rate(35, 55), "tx_et_empl": rate(30, 50),
+        "tx_tot_eprec": rate(18, 32), "tx_f_eprec": rate(18, 32),
+        "tx_et_eprec": rate(25, 55) if rng.random() < 0.6 else "",
+        "abcde": str(job_seekers), "abcde_f": str(women), "abcde_h": str(job_seekers - women),
+        "abc_capbep": str(by_level[0]), "abc_bac": str(by_level[1]), "abc_supbac": str(by_level[2]),
+        "ec_mat": str(rng.randint(0, 3)), "ec_elem": str(rng.randint(0, 4)), "ec_elem_pri": str(rng.randint(0, 1)),
+        "coll": str(rng.randint(0, 2)), "coll_pri": str(rng.randint(0, 1)), "nbetab": str(establishments),
+        "ens_sante": str(round(personal * rng.uniform(0.4, 0.7))), "serv_par": str(personal),
+        "serv_tot": str(services), "auto_ent": str(rng.randint(1, 12)),
+    }  # fmt: skip
 
 
 def _write_2024(territory: Territory, folder: Path) -> None:
@@ -178,6 +254,7 @@ def _write_2024(territory: Territory, folder: Path) -> None:
         entry.external_attr = 0o644 << 16
         archive.writestr(entry, geojson)
     (folder / ZIP_NAME).write_bytes(buffer.getvalue())
+    _write_statistics(territory, coded(territory, "2024"), folder / STATISTICS_NAME, with_populations=False)
 
 
 def _names(quartier: Quartier) -> str:

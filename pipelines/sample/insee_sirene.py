@@ -8,10 +8,23 @@ itself, as in Sirene).
 
 The story the tests check (see :func:`story`):
 
-* towns have several cafés (56.30Z), restaurants (56.10A, 56.10C), shops; villages have at
-  most one or two cafés, and many have none;
-* in one village of Saône-et-Loire the only café closed in March 2026 (state F);
-* another village of Saône-et-Loire never had a café nor a restaurant;
+* towns have several cafés (56.30Z), restaurants (56.10A, 56.10C), shops of every kind
+  (division 47: groceries, tobacconists, butchers, florists…), hairdressers (96.02A) and
+  beauty salons (96.02B); villages have at most one or two cafés, and many have none;
+* closed establishments stay in the stock with their closing day (dateDebut, state F); the
+  programmes look at the last three years, from 2023-11-01 (the first day of the stock's month,
+  three years back), and the reader keeps five years of closures, from 2021-11-01;
+* cafés of Saône-et-Loire's villages:
+  - in one village the only café closed on 31 March 2026: the village lost its last café;
+  - in another the café that is left had a neighbour, closed on 31 January 2025;
+  - in a third the only café has been open for years and no café ever closed there;
+  - another village never had a café nor a restaurant;
+* shops of two small towns (under 10,000 inhabitants) of Saône-et-Loire and of the Var, the
+  largest two of each (``declining_towns`` the first, ``growing_towns`` the second): over the
+  last three years, in each declining town five shops (and a hairdresser) closed and one shop
+  opened, in each growing town one shop closed and four opened (and a beauty salon); the
+  declining towns also lost a bakery in March 2022 (within the five years the reader keeps, not
+  the programmes' three) and a clothes shop in June 2019 (not kept at all);
 * the only café of a Corsican village is run by a person in partial diffusion
   (statutDiffusionEtablissement P): commune kept, address, coordinates and names "[ND]";
 * a brewery of 69381 runs a bar in Brussels: no commune code, a foreign country code;
@@ -56,6 +69,13 @@ STOCK_END = date(2026, 10, 31)
 VILLAGE = 1_000  # inhabitants: below, a village has at most two cafés
 
 CAFE, RESTAURANT, FAST_FOOD, GROCERY, TOBACCO = "56.30Z", "56.10A", "56.10C", "47.11B", "47.26Z"
+HAIRDRESSER, BEAUTY_SALON = "96.02A", "96.02B"
+# The programmes' three years: from the first day of the stock's month, three years back.
+RECENT_SINCE = date(2023, 11, 1)
+SMALL_TOWN = 10_000  # inhabitants: the story's shops are in towns under this size
+# Shops besides groceries and tobacconists: boucherie, boulangerie, presse, habillement,
+# pharmacie, fleurs, optique, quincaillerie (division 47, commerce de détail).
+RETAIL_SHOPS = ("47.22Z", "47.24Z", "47.62Z", "47.71Z", "47.73Z", "47.76Z", "47.78A", "47.52A")
 LEISURE = "93.29Z"  # autres activités récréatives et de loisirs (the bar-billard's NAF rév. 2 code)
 NAF25 = "activitePrincipaleNAF25Etablissement"
 NAF2025_NOMENCLATURE = "NAF2025"  # assumed value of nomenclatureActivitePrincipaleEtablissement from 2027
@@ -134,10 +154,46 @@ HIDDEN_FIELDS = (
     "enseigne1Etablissement", "denominationUsuelleEtablissement",
 )  # fmt: skip
 
-# activitePrincipaleNAF25Etablissement (in the stock since December 2025), as the catalogue's
-# `parse: naf25_codes` has them: 56.30Y, 56.11J and 47.11G are seen in the real stock, 56.11G and
-# 47.26Y are assumed (see the catalogue).
-NAF_2025 = {CAFE: "56.30Y", RESTAURANT: "56.11G", FAST_FOOD: "56.11J", GROCERY: "47.11G", TOBACCO: "47.26Y"}
+# activitePrincipaleNAF25Etablissement (in the stock since December 2025) of the codes the catalogue
+# names: 56.30Y, 56.11J, 47.11G and 96.21G are seen in the real stock or INSEE's coding rules,
+# 56.11G, 47.26Y and 96.22Y are assumed (see the catalogue). The sample's other activities, the
+# other shops among them, have none.
+NAF_2025 = {
+    CAFE: "56.30Y", RESTAURANT: "56.11G", FAST_FOOD: "56.11J", GROCERY: "47.11G", TOBACCO: "47.26Y",
+    HAIRDRESSER: "96.21G", BEAUTY_SALON: "96.22Y",
+}  # fmt: skip
+
+# Shops and salons of the story towns: (NAF code, opened on, closed on or None when still open).
+DECLINING_SHOPS = (
+    # in the last three years: five shops and a hairdresser closed, one shop (an optician) opened
+    ("47.71Z", date(1996, 4, 2), date(2024, 1, 31)),
+    ("47.76Z", date(2004, 9, 15), date(2024, 6, 29)),
+    ("47.62Z", date(1989, 3, 1), date(2025, 2, 28)),
+    ("47.22Z", date(2001, 10, 8), date(2025, 9, 30)),
+    ("47.52A", date(1978, 6, 12), date(2026, 6, 30)),
+    (HAIRDRESSER, date(2010, 5, 3), date(2025, 12, 31)),
+    ("47.78A", date(2024, 10, 1), None),
+    # before: a bakery closed within the five years the reader keeps, a clothes shop before them
+    ("47.24Z", date(1992, 1, 6), date(2022, 3, 31)),
+    ("47.71Z", date(1999, 2, 1), date(2019, 6, 30)),
+    # the shops that stay, opened long ago
+    (GROCERY, date(1985, 7, 1), None), (TOBACCO, date(1990, 1, 15), None), ("47.73Z", date(1974, 9, 1), None),
+    ("47.24Z", date(2008, 3, 1), None), (HAIRDRESSER, date(2012, 9, 1), None),
+)  # fmt: skip
+GROWING_SHOPS = (
+    # in the last three years: one shop closed, four shops and a beauty salon opened
+    ("47.62Z", date(1994, 2, 1), date(2024, 8, 31)),
+    ("47.71Z", date(2024, 3, 4), None),
+    ("47.76Z", date(2024, 11, 20), None),
+    ("47.24Z", date(2025, 6, 2), None),
+    ("47.78A", date(2026, 2, 16), None),
+    (BEAUTY_SALON, date(2025, 4, 1), None),
+    # before: a butcher opened in 2022
+    ("47.22Z", date(2022, 5, 2), None),
+    # the shops that stay, opened long ago
+    (GROCERY, date(1983, 5, 2), None), (TOBACCO, date(1997, 11, 3), None), ("47.73Z", date(1981, 2, 1), None),
+    (HAIRDRESSER, date(2005, 6, 13), None),
+)  # fmt: skip
 
 _CAFE_NAMES = ("CAFE DU COMMERCE", "BAR DE LA PLACE", "LE CENTRAL", "CAFE DE LA MAIRIE", "LE BALTO", "BAR DES SPORTS")
 _RESTAURANT_NAMES = ("AUBERGE DU VILLAGE", "LA TABLE DU MARCHE", "LE RELAIS", "CHEZ MARIE", "LA BONNE ETAPE")
@@ -152,6 +208,9 @@ class Story:
 
     lost_cafe_commune: str  # a village whose only café closed in 2026
     lost_cafe_siret: str
+    last_cafe_commune: str  # a village with one café left, the other closed in January 2025
+    last_cafe_closed_siret: str
+    steady_cafe_commune: str  # a village with one café and no café ever closed
     no_cafe_commune: str  # a village that never had a café nor a restaurant
     partial_cafe_commune: str  # a village whose only café is in partial diffusion
     partial_cafe_siret: str
@@ -159,23 +218,33 @@ class Story:
     chain_siren: str  # a fast-food chain with establishments in several towns
     naf25_cafe_commune: str  # a town one of whose cafés is a café in NAF 2025 only
     naf25_cafe_siret: str
+    declining_towns: tuple[str, str]  # small towns of 71 and 83: more shops closed than opened in three years
+    growing_towns: tuple[str, str]  # small towns of 71 and 83: more shops opened than closed
 
 
 def story(territory: Territory) -> Story:
     """Which communes and establishments carry the sample's story."""
     villages = _villages(territory)
     lost, never, partial = villages["71"][0], villages["71"][1], villages["2A"][0]
-    town = _towns(territory)["71"][0]
+    # villages whose drawn establishments hold exactly one open café: their café count stays
+    last, steady = [v for v in villages["71"][2:] if _drawn(territory, v).count((CAFE, "A")) == 1][:2]
+    towns = _towns(territory)
+    small = {d: [t for t in towns[d] if (t.population or 0) < SMALL_TOWN] for d in ("71", "83")}
     return Story(
         lost_cafe_commune=lost.code,
         lost_cafe_siret=_siret(_siren(f"{territory.seed}-lost-cafe"), 1),
+        last_cafe_commune=last.code,
+        last_cafe_closed_siret=_siret(_siren(f"{territory.seed}-closed-cafe"), 1),
+        steady_cafe_commune=steady.code,
         no_cafe_commune=never.code,
         partial_cafe_commune=partial.code,
         partial_cafe_siret=_siret(_siren(f"{territory.seed}-partial-cafe"), 1),
         abroad_siret=_siret(_siren(f"{territory.seed}-brewery"), 2),
         chain_siren=_siren(f"{territory.seed}-chain"),
-        naf25_cafe_commune=town.code,
+        naf25_cafe_commune=towns["71"][0].code,
         naf25_cafe_siret=_siret(_siren(f"{territory.seed}-naf25-cafe"), 1),
+        declining_towns=(small["71"][0].code, small["83"][0].code),
+        growing_towns=(small["71"][1].code, small["83"][1].code),
     )
 
 
@@ -196,10 +265,22 @@ def establishments(territory: Territory) -> pl.DataFrame:
     rows: list[dict] = []
     for index, place in enumerate(sorted(places, key=lambda c: c.code)):
         rng = random.Random(f"{territory.seed}-{SOURCE}-{place.code}")
-        activities = _activities(rng, place)
+        activities = _activities(rng, place) + _shops(territory, place)
         if place.code == tale.lost_cafe_commune:
             activities = [(a, s) for a, s in activities if a not in (CAFE, OLD_BAR)]
             rows.append(_lost_cafe(rng, place, tale))
+        elif place.code == tale.last_cafe_commune:
+            activities = [(a, s) for a, s in activities if (a, s) not in ((CAFE, "F"), (OLD_BAR, "F"))]
+            rows.append(_closed_cafe(rng, place, tale))
+        elif place.code == tale.steady_cafe_commune:
+            activities = [(a, s) for a, s in activities if (a, s) not in ((CAFE, "F"), (OLD_BAR, "F"))]
+        elif place.code in tale.declining_towns + tale.growing_towns:
+            activities = [(a, s) for a, s in activities if not _is_shop_or_salon(a)]
+            shops = DECLINING_SHOPS if place.code in tale.declining_towns else GROWING_SHOPS
+            rows += [
+                _story_shop(rng, place, code, _numbered_siren(index, len(activities) + number), opened, closed)
+                for number, (code, opened, closed) in enumerate(shops)
+            ]
         elif place.code == tale.no_cafe_commune:
             activities = [(a, s) for a, s in activities if not a.startswith(("56.", "55."))]
         elif place.code == tale.partial_cafe_commune:
@@ -289,6 +370,15 @@ def _has_arrondissements(commune: Commune, communes) -> bool:
     return any(c.type == ARRONDISSEMENT_MUNICIPAL and c.parent == commune.code for c in communes)
 
 
+def _drawn(territory: Territory, place: Commune) -> list[tuple[str, str]]:
+    """The (NAF code, state) a commune's establishments are drawn with, before the story changes them."""
+    return _activities(random.Random(f"{territory.seed}-{SOURCE}-{place.code}"), place)
+
+
+def _is_shop_or_salon(activity: str) -> bool:
+    return activity.startswith("47.") or activity in (HAIRDRESSER, BEAUTY_SALON)
+
+
 def _activities(rng: random.Random, place: Commune) -> list[tuple[str, str]]:
     """(NAF code, state A/F) of every establishment of a commune, drawn from its population."""
     population = place.population or 0
@@ -314,15 +404,35 @@ def _activities(rng: random.Random, place: Commune) -> list[tuple[str, str]]:
     return plan
 
 
+def _shops(territory: Territory, place: Commune) -> list[tuple[str, str]]:
+    """(NAF code, state A/F) of a commune's other shops and its salons, a third of them closed.
+
+    Drawn with a generator of their own and placed after the commune's other establishments,
+    which stay as they would be without them.
+    """
+    rng = random.Random(f"{territory.seed}-{SOURCE}-{place.code}-shops")
+    population = place.population or 0
+    if population < VILLAGE:
+        shops, salons = rng.choices((0, 1, 2), weights=(60, 30, 10))[0], int(rng.random() < 0.3)
+    else:
+        shops = round(population / 400 * rng.uniform(0.8, 1.2))
+        salons = round(population / 1_500 * rng.uniform(0.8, 1.2))
+    plan = [rng.choice(RETAIL_SHOPS) for _ in range(shops)]
+    plan += [rng.choice((HAIRDRESSER, HAIRDRESSER, BEAUTY_SALON)) for _ in range(salons)]
+    return [(activity, "F" if rng.random() < 0.35 else "A") for activity in plan]
+
+
 def _establishment(rng: random.Random, place: Commune, activity: str, state: str, siren: str, **fields) -> dict:
     """One establishment of a one-establishment company (its head office), with everything drawn."""
     old = activity == OLD_BAR
-    # Closed ones opened at least a year before they closed.
-    latest_opening = date(2004, 12, 31) if old else STOCK_END - timedelta(days=400 if state == "F" else 30)
-    created = _day(rng, date(1975, 1, 1), latest_opening)
-    since = created if rng.random() < 0.6 else _day(rng, created, STOCK_END - timedelta(days=1))
     if state == "F":
-        since = _day(rng, created + timedelta(days=365), date(2007, 12, 31) if old else STOCK_END - timedelta(days=1))
+        # Closures spread evenly over the years since 1976 (a bar still in NAF rév. 1 closed before
+        # 2008), each after a life of at least a year, eight on average.
+        since = _day(rng, date(1976, 1, 1), date(2007, 12, 31) if old else STOCK_END - timedelta(days=1))
+        created = max(date(1950, 1, 1), since - timedelta(days=365 + round(rng.expovariate(1 / 2_900))))
+    else:
+        created = _day(rng, date(1975, 1, 1), STOCK_END - timedelta(days=30))
+        since = created if rng.random() < 0.6 else _day(rng, created, STOCK_END - timedelta(days=1))
     processed = _processed(rng, since)
     band = rng.choice(_HEADCOUNT_BANDS)
     x, y = _projected(place, rng)
@@ -370,6 +480,31 @@ def _lost_cafe(rng: random.Random, place: Commune, tale: Story) -> dict:
         dateDernierTraitementEtablissement=datetime(2026, 4, 2, 9, 12, 40),
         nombrePeriodesEtablissement=2, enseigne1Etablissement="CAFE DU COMMERCE",
         activitePrincipaleNAF25Etablissement=None,
+    )  # fmt: skip
+
+
+def _closed_cafe(rng: random.Random, place: Commune, tale: Story) -> dict:
+    """The café beside the one left in the village, open since 1998, closed on 31 January 2025."""
+    return _establishment(
+        rng, place, CAFE, "F", tale.last_cafe_closed_siret[:9],
+        nic=tale.last_cafe_closed_siret[9:], siret=tale.last_cafe_closed_siret,
+        dateCreationEtablissement=date(1998, 6, 2), dateDebut=date(2025, 1, 31),
+        dateDernierTraitementEtablissement=datetime(2025, 2, 6, 14, 31, 7),
+        nombrePeriodesEtablissement=2, enseigne1Etablissement="LE BALTO",
+    )  # fmt: skip
+
+
+def _story_shop(
+    rng: random.Random, place: Commune, activity: str, siren: str, opened: date, closed: date | None
+) -> dict:
+    """A shop or salon of the story towns, open since `opened`, closed on `closed` unless None."""
+    changed = closed or opened
+    processed = changed + timedelta(days=rng.randint(1, 20))
+    return _establishment(
+        rng, place, activity, "A" if closed is None else "F", siren,
+        dateCreationEtablissement=opened, dateDebut=changed,
+        dateDernierTraitementEtablissement=datetime(processed.year, processed.month, processed.day, rng.randint(8, 18)),
+        nombrePeriodesEtablissement=1 if closed is None else 2,
     )  # fmt: skip
 
 

@@ -57,7 +57,9 @@ from pipelines.sources.readers import IncompleteVintage, ParseError, get_reader,
 from pipelines.sources.readers.anct_frr import MONTHS
 from pipelines.sources.readers.common import load_json_records, read_csv_text, sniff_separator
 from pipelines.sources.readers.insee_population import commune_code
-from pipelines.sources.readers.insee_sirene import KEPT_COLUMNS, STOCK_COLUMNS, naf25_codes_for, naf_codes_for
+from pipelines.sources.readers.insee_sirene import (
+    KEPT_COLUMNS, STOCK_COLUMNS, closed_within_years_for, naf25_codes_for, naf25_prefixes_for, naf_codes_for, naf_prefixes_for,
+)  # fmt: skip
 from pipelines.sources.readers.insee_sirene import required_columns as sirene_required
 
 # ----------------------------------------------------------------------------- strategies
@@ -924,7 +926,8 @@ def sirene_tables(draw):
             "codePostalEtablissement": draw(st.from_regex(r"[0-9]{5}", fullmatch=True)),
             "libelleCommuneEtablissement": draw(NAMES).upper(), "codeCommuneEtablissement": draw(COMMUNE_CODES),
             "codePaysEtrangerEtablissement": None, "coordonneeLambertAbscisseEtablissement": maybe(DECIMALS),
-            "coordonneeLambertOrdonneeEtablissement": maybe(DECIMALS), "dateDebut": "2020-01-01",
+            "coordonneeLambertOrdonneeEtablissement": maybe(DECIMALS),
+            "dateDebut": draw(st.sampled_from(["2020-01-01", "2024-06-01"])),  # a closure before or within the kept years
             "etatAdministratifEtablissement": "A" if index == 0 else draw(st.sampled_from("AF")),
             "enseigne1Etablissement": maybe(NAMES), "denominationUsuelleEtablissement": maybe(NAMES),
             "activitePrincipaleEtablissement": "56.30Z" if index == 0 else draw(st.sampled_from(SIRENE_ACTIVITIES)),
@@ -956,11 +959,17 @@ def check_sirene(table: Table, built: Built, result: dict) -> None:
     columns = [c for c in KEPT_COLUMNS if c in table.header]
     assert frame.columns == columns
     rev2, naf25 = set(naf_codes_for(SIRENE_VINTAGE)), set(naf25_codes_for(SIRENE_VINTAGE))
-    kept = [
-        row for row in table.rows
-        if table.get(row, "etatAdministratifEtablissement") == "A"
-        and (table.get(row, "activitePrincipaleEtablissement") in rev2 or table.get(row, "activitePrincipaleNAF25Etablissement") in naf25)
-    ]  # fmt: skip
+    rev2_starts, naf25_starts = naf_prefixes_for(SIRENE_VINTAGE), naf25_prefixes_for(SIRENE_VINTAGE)
+    year, month = SIRENE_VINTAGE.split("-")
+    since = f"{int(year) - closed_within_years_for(SIRENE_VINTAGE)}-{month}-01"
+
+    def wanted(row) -> bool:
+        state, started = table.get(row, "etatAdministratifEtablissement"), table.get(row, "dateDebut")
+        activity, naf2025 = table.get(row, "activitePrincipaleEtablissement"), table.get(row, "activitePrincipaleNAF25Etablissement") or ""
+        recent = state == "A" or (state == "F" and started >= since)
+        return recent and (activity in rev2 or activity.startswith(rev2_starts) or naf2025 in naf25 or naf2025.startswith(naf25_starts))
+
+    kept = [row for row in table.rows if wanted(row)]
     kept.sort(key=lambda row: table.get(row, "siret"))
     assert frame_rows(frame, columns) == table_rows(table, columns, kept)
 
@@ -1307,8 +1316,15 @@ def malformed_property(name: str, data) -> None:
 # ----------------------------------------------------------------------------- tests: every reader
 
 
+# Readers whose properties are tested beside their other tests, in tests/test_source_<reader>.py.
+OWN_PROPERTY_TESTS = ("anct_centres", "anct_littoral", "finess", "insee_filosofi")
+
+
 def test_every_reader_has_a_case():
-    assert sorted(readers()) == sorted(CASES)
+    assert sorted(readers()) == sorted([*CASES, *OWN_PROPERTY_TESTS])
+    for name in OWN_PROPERTY_TESTS:
+        module = (Path(__file__).resolve().parents[1] / f"test_source_{name}.py").read_text(encoding="utf-8")
+        assert "from hypothesis import" in module and "given(" in module, f"{name}: no property test in its test file"
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -1,6 +1,7 @@
 -- Cafés and bars (active SIRENE establishments with NAF rév. 2 56.30Z or NAF 2025 56.30Y: the
 -- staging's is_cafe): cafe_count, has_cafe and no_cafe_population_share. Every commune has a count (0 without a café) for the loaded
--- stock vintages.
+-- stock vintages. The staging also holds the establishments closed in the last five years:
+-- these indicators say what is open in the stock's month, so they count the active ones only.
 with cafes as (
     select vintage, commune_code, count(*)::double as cafes
     from {{ ref('stg_insee_sirene__establishments') }}

@@ -4,8 +4,15 @@ As :mod:`pipelines.sample.anct_qpv` writes them, on the communes actuelles of ge
 (Paris, Lyon and Marseille whole, as the real files code them):
 
 * 2015: qp.geojson (contours, one commune code per QPV) and qp.csv (INSEE statistics, UTF-8
-  with BOM: the population columns, ind_jeune and tp60 filled, the others empty);
-* 2024: qp2024_geojson.zip holding the national GeoJSON (one feature per line, CRS84).
+  with BOM, the 44 columns of the real file);
+* 2024: qp2024_geojson.zip holding the national GeoJSON (one feature per line, CRS84), and
+  qp.csv, the statistics in the 2015 layout without the QPV's populations (INSEE publishes
+  them apart).
+
+The statistics are drawn within the ranges of the Occitanie QPV (youth index 0.6 to 2.8,
+poverty rate 30 to 62 %, employment rate 35 to 60 %, 10 to 18 job seekers per 100
+inhabitants…); 1 QPV in 50 has none but its population (statistical secret: every other
+statistic empty), and 4 in 10 no precarious-job share for foreigners.
 
 A town has QPV by its size: floor((population / 10,000)^0.6 + u - 0.5) of them, u uniform
 (none under about 3,000 inhabitants; a city of 100,000 has 3 or 4, Paris about 25): about
@@ -31,6 +38,7 @@ from pipelines.sample.anct_qpv import (
     NAMES,
     NATIONAL_MEMBER,
     STATISTICS_HEADER,
+    STATISTICS_NAME,
     ZIP_DATE,
     ZIP_NAME,
 )
@@ -47,10 +55,11 @@ MEDIAN_POPULATION, MIN_POPULATION = 3_500, 1_000
 QPV_DENSITY = 10_000  # inhabitants per km²
 VERTICES = 48
 MAX_PER_DEPARTEMENT_2024 = 99  # two digits in the 2024 codes
+SECRET_SHARE = 0.02  # QPV of which INSEE gives no statistic but the population
 
 
 def write(territory: NationalTerritory, con: duckdb.DuckDBPyConnection, dest: Path) -> list[str]:
-    """Write the 2015 contours and statistics and the 2024 national ZIP; returns ["2015", "2024"]."""
+    """Write the contours and statistics of 2015 and of 2024 (the national ZIP); returns ["2015", "2024"]."""
     _write_2015(con, vintage_dir(dest, SOURCE, "2015"))
     _write_2024(con, vintage_dir(dest, SOURCE, "2024"))
     return ["2015", "2024"]
@@ -131,21 +140,72 @@ def _write_2015(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         f"'nom_commune', {names}, 'code_departement', departement)"
     )
     _write_geojson(con, folder / "qp.geojson", "contours_QP", quartiers, properties, "'Polygon'", "[ring]")
+    _write_statistics(con, quartiers, folder / STATISTICS_NAME, with_populations=True)
 
-    filled = {
-        "code_qp": "code_qp", "nom_qp": "qpv_name", "nom_commune": "nom_commune", "pop_mun": "population_qpv",
-        "pop_com_qp": "sum(population_qpv) over (partition by nom_commune)",
-        "pop_com": "population + coalesce(second_population, 0)",
-        "ind_jeune": "printf('%.1f', 0.6 + 2.2 * rnd(code_qp, 'qpv-ind-jeune'))",
-        "tp60": "printf('%.1f', 30 + 32 * rnd(code_qp, 'qpv-tp60'))",
+
+def _write_statistics(con: duckdb.DuckDBPyConnection, quartiers: str, path: Path, *, with_populations: bool) -> None:
+    """qp.csv in the layout of the Occitanie extract, one row per QPV of `quartiers` (by code_qp)."""
+    names = "libelle || coalesce(', ' || second_libelle, '')"
+
+    def rate(column: str, low: float, high: float) -> str:
+        return f"printf('%.1f', {low} + {high - low} * rnd(code_qp, 'qpv-{column}'))"
+
+    def share_of(total: str, column: str, low: float, high: float) -> str:
+        return f"cast(round({total} * ({low} + {high - low} * rnd(code_qp, 'qpv-{column}'))) as bigint)"
+
+    drawn = {
+        "ind_jeune": rate("ind_jeune", 0.6, 2.8), "tx_tot_et": rate("tx_tot_et", 4, 30),
+        "tx_f": rate("tx_f", 49, 55), "tx_f_et": rate("tx_f_et", 4, 28),
+        "percou": share_of("allocataires", "percou", 1.8, 2.4), "pmimp": rate("pmimp", 15, 35),
+        "part_chomprinc": rate("part_chomprinc", 5, 14), "decuc_q2": "median_income",
+        "decuc_d1": f"if(rnd(code_qp, 'qpv-d1-zero') < 0.7, 0, 100 + rnd_int(code_qp, 'qpv-d1', 1900))",
+        "decuc_d9": "median_income + 12000 + rnd_int(code_qp, 'qpv-d9', 6000)",
+        "disp_q2": "median_income + 2500 + rnd_int(code_qp, 'qpv-disp-q2', 1500)",
+        "disp_d1": "6000 + rnd_int(code_qp, 'qpv-disp-d1', 2000)",
+        "disp_d9": "median_income + 11000 + rnd_int(code_qp, 'qpv-disp-d9', 4000)",
+        "tp60": rate("tp60", 30, 62), "brev": rate("brev", 45, 68), "a": "allocataires",
+        "tx_tot_empl": rate("tx_tot_empl", 35, 60), "tx_f_empl": rate("tx_f_empl", 30, 55),
+        "tx_et_empl": rate("tx_et_empl", 28, 50), "tx_tot_eprec": rate("tx_tot_eprec", 18, 32),
+        "tx_f_eprec": rate("tx_f_eprec", 18, 32),
+        "tx_et_eprec": f"if(rnd(code_qp, 'qpv-et-eprec-secret') < 0.4, null, {rate('tx_et_eprec', 25, 55)})",
+        "abcde": "job_seekers", "abcde_f": "women_job_seekers", "abcde_h": "job_seekers - women_job_seekers",
+        "abc_capbep": share_of("job_seekers", "capbep", 0.3, 0.4),
+        "abc_bac": share_of("job_seekers", "bac", 0.15, 0.25),
+        "abc_supbac": share_of("job_seekers", "supbac", 0.08, 0.2),
+        "ec_mat": "rnd_int(code_qp, 'qpv-ec-mat', 4)", "ec_elem": "rnd_int(code_qp, 'qpv-ec-elem', 5)",
+        "ec_elem_pri": "rnd_int(code_qp, 'qpv-ec-elem-pri', 2)", "coll": "rnd_int(code_qp, 'qpv-coll', 3)",
+        "coll_pri": "rnd_int(code_qp, 'qpv-coll-pri', 2)", "nbetab": "establishments",
+        "ens_sante": share_of("personal", "ens-sante", 0.4, 0.7), "serv_par": "personal",
+        "serv_tot": "services", "auto_ent": "1 + rnd_int(code_qp, 'qpv-auto-ent', 12)",
     }  # fmt: skip
+    populations = {
+        "pop_mun": "population_qpv", "pop_com_qp": "sum(population_qpv) over (partition by nom_commune)",
+    } if with_populations else {}  # fmt: skip
+    secret = f"rnd(code_qp, 'qpv-secret') < {SECRET_SHARE}"
+    filled = {c: f"if({secret}, null, {sql})" for c, sql in drawn.items()} | populations
+    filled |= {"code_qp": "code_qp", "nom_qp": "qpv_name", "nom_commune": "nom_commune",
+               "pop_com": "population + coalesce(second_population, 0)"}  # fmt: skip
     columns = ", ".join(f"{filled.get(c, 'null')} as {c}" for c in STATISTICS_HEADER)
-    statistics = folder / "qp.csv"
-    con.execute(
-        f"copy (select {columns} from (select *, {names} as nom_commune from ({quartiers})) order by code_qp) "
-        f"to '{statistics}' (format csv, header)"
-    )
-    reencode(statistics, "utf-8", bom=True)
+    base = f"""
+        select *, {names} as nom_commune,
+            cast(round(population_qpv * (0.10 + 0.08 * rnd(code_qp, 'qpv-job-seekers'))) as bigint) as job_seekers,
+            cast(round(population_qpv * (0.25 + 0.15 * rnd(code_qp, 'qpv-allocataires'))) as bigint) as allocataires,
+            cast(round(population_qpv / (8 + 12 * rnd(code_qp, 'qpv-establishments'))) as bigint) as establishments,
+            9000 + rnd_int(code_qp, 'qpv-median', 4000) as median_income
+        from ({quartiers})
+    """
+    derived = f"""
+        select *,
+            cast(round(job_seekers * (0.42 + 0.13 * rnd(code_qp, 'qpv-women'))) as bigint) as women_job_seekers,
+            cast(round(establishments * (0.4 + 0.2 * rnd(code_qp, 'qpv-services'))) as bigint) as services
+        from ({base})
+    """
+    personal = f"""
+        select *, cast(round(services * (0.4 + 0.2 * rnd(code_qp, 'qpv-personal'))) as bigint) as personal
+        from ({derived})
+    """
+    con.execute(f"copy (select {columns} from ({personal}) order by code_qp) to '{path}' (format csv, header)")
+    reencode(path, "utf-8", bom=True)
 
 
 def _write_2024(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
@@ -163,6 +223,7 @@ def _write_2024(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     _write_geojson(con, geojson, Path(NATIONAL_MEMBER).stem, quartiers, properties, "'MultiPolygon'", "[[ring]]")
     zip_members(folder / ZIP_NAME, {NATIONAL_MEMBER: geojson}, date=ZIP_DATE)
     geojson.unlink()
+    _write_statistics(con, coded_query("2024"), folder / STATISTICS_NAME, with_populations=False)
 
 
 def _write_geojson(

@@ -10,15 +10,23 @@ hundred metres around the town hall (Lambert-93, the local projection overseas).
 Proportions chosen (scale 1):
 
 * 55 % closed (etatAdministratifEtablissement F, dateDebut the closing day), 45 % active;
-* the activities the catalogue keeps (`parse: naf_codes`), about 2 % of the rows:
+* closures spread over Sirene's years since 1976, a few more every year (the closing day is
+  1976-01-01 plus u^0.7 of the span, u uniform): about 2.8 % of them in the last twelve months
+  (about 620,000 a year nationally, 3.5 % of the active establishments), 14 % in
+  the last five years; a closed establishment lived at least a year before, eight on average;
+* the activities with their own counts (`KEPT_ACTIVITIES`: the catalogue's `parse: naf_codes`,
+  and the village shops of its division 47, `parse: naf_prefixes`), about 3 % of the rows:
   35,000 active cafés (56.30Z, 56.30Y in the NAF 2025 column) spread as population^0.75,
   so that most small villages have none (about 80 % of the communes under 300
   inhabitants, 45 % of those of 300 to 1,000, almost none from 1,000 on; ten in a town of
-  10,000), with three closed cafés per active one; 150,000 active traditional
-  restaurants, 90,000 fast-food places, 25,000 épiceries, 22,000 tobacconists, 8,000
-  supérettes and 3,000 cafeterias, with their closed ones;
+  10,000), with three closed cafés per active one (about 3,000 closed in the last year, as
+  many opened); 150,000 active traditional restaurants, 90,000 fast-food places, 110,000 hairdressers,
+  75,000 beauty salons, 25,000 épiceries, 22,000 tobacconists, 8,000 supérettes and 3,000
+  cafeterias, with their closed ones;
 * the other rows draw among common NAF codes (SCIs, associations, building trades,
-  health professions…), 55 % of them closed;
+  health professions, other shops of division 47: 1.3 million active ones, distance selling
+  47.91B the largest…), 55 % of them closed. The reader keeps about 2.2 million rows at
+  scale 1: 1.8 million active, 0.35 million closed in the last five years;
 * whatever the activity, an establishment closed before 2008 carries a NAF rév. 1 code
   (nomenclature NAFRev1; a café 55.4A), an active one its NAF 2025 code too;
 * companies: seven in eight have a single establishment, the eighth three (NIC 00001
@@ -41,12 +49,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines.sample.insee_sirene import (
+    BEAUTY_SALON,
     CAFE,
     COLUMNS,
     FAST_FOOD,
     FILE_NAME,
     GEOGRAPHY_VINTAGE,
     GROCERY,
+    HAIRDRESSER,
     HIDDEN,
     HIDDEN_FIELDS,
     NAF_2025,
@@ -63,13 +73,16 @@ from pipelines.sample.national.territory import NationalTerritory
 STOCK_ROWS = 40_000_000  # establishments at scale 1
 CAFETERIA, SUPERETTE = "56.10B", "47.11C"
 
-# NAF rév. 2 code of the catalogue: (active establishments at scale 1, closed ones per active one,
-# exponent of the population that spreads them over the communes).
+# NAF rév. 2 codes the catalogue keeps, with counts of their own (every one of `parse: naf_codes`,
+# and the village shops among its division 47): (active establishments at scale 1, closed ones per
+# active one, exponent of the population that spreads them over the communes).
 KEPT_ACTIVITIES = {
     CAFE: (35_000, 3.0, 0.75),
     RESTAURANT: (150_000, 1.5, 1.0),
     CAFETERIA: (3_000, 1.5, 1.0),
     FAST_FOOD: (90_000, 1.2, 1.0),
+    HAIRDRESSER: (110_000, 1.5, 0.95),
+    BEAUTY_SALON: (75_000, 1.5, 1.0),
     GROCERY: (25_000, 2.0, 0.9),
     SUPERETTE: (8_000, 1.5, 1.0),
     TOBACCO: (22_000, 1.0, 0.9),
@@ -77,13 +90,16 @@ KEPT_ACTIVITIES = {
 # NAF 2025 code of each (the catalogue's `parse: naf25_codes`).
 KEPT_NAF_2025 = NAF_2025 | {CAFETERIA: "56.11H", SUPERETTE: "47.11H"}
 OTHERS_CLOSED = 0.555  # share of closed establishments among the other activities
+FIRST_CLOSURE = "1976-01-01"  # closures are spread from here to the end of the stock
+CLOSURES_SKEW = 0.7  # exponent of u in the closing day: below 1, a few more closures every year
+MEAN_LIFETIME_DAYS = 2_900  # a closed establishment's life beyond its first year (exponential)
 
 # Other activities and their weight among the rest of the stock.
 OTHER_ACTIVITIES = {
     "68.20B": 70, "68.20A": 30, "94.99Z": 80, "70.10Z": 30, "70.22Z": 40, "74.90B": 25, "96.09Z": 25,
-    "47.91B": 25, "85.59B": 25, "96.02A": 25, "01.11Z": 25, "43.21A": 22, "47.71Z": 20, "86.90D": 18,
+    "47.91B": 25, "85.59B": 25, "01.11Z": 25, "43.21A": 22, "47.71Z": 20, "86.90D": 18,
     "43.99C": 18, "43.34Z": 16, "93.12Z": 16, "62.01Z": 15, "62.02A": 15, "90.01Z": 15, "85.59A": 15,
-    "96.02B": 15, "43.32A": 15, "43.39Z": 14, "45.20A": 14, "49.32Z": 14, "82.99Z": 14, "86.21Z": 12,
+    "43.32A": 15, "43.39Z": 14, "45.20A": 14, "49.32Z": 14, "82.99Z": 14, "86.21Z": 12,
     "86.90E": 12, "43.22A": 12, "43.22B": 12, "74.10Z": 12, "55.20Z": 10, "01.50Z": 10, "41.20A": 10,
     "43.31Z": 10, "46.90Z": 10, "47.99B": 10, "64.20Z": 10, "69.20Z": 10, "71.12B": 10, "74.20Z": 10,
     "81.21Z": 10, "81.30Z": 10, "84.11Z": 9, "01.21Z": 8, "01.41Z": 8, "10.71C": 8, "45.11Z": 8,
@@ -234,22 +250,32 @@ def stock_query() -> str:
                 $countries[1 + rnd_int(i, 'country', len($countries))] as country
             from expanded
         ),
+        closed as (
+            select
+                *,
+                if(etat = 'F', DATE '{FIRST_CLOSURE}' + cast(floor(pow(rnd(i, 'closed'), {CLOSURES_SKEW})
+                    * (DATE '{STOCK_END}' - DATE '{FIRST_CLOSURE}')) as integer), null) as closed_on
+            from drawn
+        ),
         created as (
             select
                 *,
-                -- younger establishments are more numerous; a closed one lived at least a year
-                DATE '{STOCK_END}' - if(etat = 'F', 400, 30)
-                    - cast(floor(pow(rnd(i, 'created'), 1.6) * (DATE '{STOCK_END}' - if(etat = 'F', 400, 30)
-                                                                 - DATE '1975-01-01')) as integer) as created_on,
+                case
+                    -- a closed one lived at least a year before it closed
+                    when etat = 'F' then greatest(DATE '1950-01-01', closed_on - 365
+                        - cast(floor(-{MEAN_LIFETIME_DAYS} * ln(1 - rnd(i, 'lifetime'))) as integer))
+                    -- younger establishments are more numerous
+                    else DATE '{STOCK_END}' - 30 - cast(floor(pow(rnd(i, 'created'), 1.6)
+                        * (DATE '{STOCK_END}' - 30 - DATE '1975-01-01')) as integer)
+                end as created_on,
                 30000000 + company as siren_payload
-            from drawn
+            from closed
         ),
         dated as (
             select
                 *,
                 case
-                    when etat = 'F' then created_on + 365
-                        + cast(floor(rnd(i, 'since') * (DATE '{STOCK_END}' - created_on - 365)) as integer)
+                    when etat = 'F' then closed_on
                     when rnd(i, 'changed') < 0.6 then created_on
                     else created_on + cast(floor(rnd(i, 'since') * (DATE '{STOCK_END}' - created_on)) as integer)
                 end as since,

@@ -10,14 +10,18 @@ Two layouts are read, recognised by their content:
   code_commune, nom_commune, code_departement``) with ``qp.csv`` (INSEE statistics, among
   them ``pop_mun``, the population of the QPV).
 
-Beside the 2024 contours, INSEE's population of the 2024 QPV (``pop_QPV24.csv``) may be given:
-one row per QPV, its code and its population, whose column names are taken from
-POPULATION_FILE_CODES and POPULATION_FILE_POPULATIONS (the file's exact layout is not
-confirmed, see the catalogue). A QPV the file does not list keeps an unknown population.
+Beside the contours, two kinds of CSV are told apart by their columns: INSEE's statistics in
+the layout of the Occitanie extract's qp.csv (``code_qp, nom_qp, nom_commune, pop_mun`` and
+the statistics: ``ind_jeune, tp60, tx_tot_empl, abcde…``), for either generation, and INSEE's
+population of the 2024 QPV (``pop_QPV24.csv``: one row per QPV, its code and its population,
+whose column names are taken from POPULATION_FILE_CODES and POPULATION_FILE_POPULATIONS; the
+file's exact layout is not confirmed, see the catalogue). A QPV the population file does not
+list keeps an unknown population; when both are given, the population file's wins.
 
-Both come out with the 2024 property names as two entities: ``quartiers`` (code_qp, lib_qp,
-insee_dep, lib_com, insee_com as published, and pop_mun when a statistics CSV is given) and
-``communes`` (code_qp, insee_com: one row per QPV and commune).
+They come out with the 2024 property names as three entities: ``quartiers`` (code_qp, lib_qp,
+insee_dep, lib_com, insee_com as published, and pop_mun when a CSV gives it), ``communes``
+(code_qp, insee_com: one row per QPV and commune) and, when the statistics are given,
+``statistics`` (code_qp and every statistic of the file, as text, empty when absent or secret).
 """
 
 from __future__ import annotations
@@ -69,18 +73,18 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     # Only the known properties are kept, unless one is missing: validation then names a renamed one.
     if {"code_qp", "lib_qp", "insee_com"} <= set(contours.columns):
         contours = contours.select([c for c in CONTOUR_COLUMNS if c in contours.columns])
-    communes = commune_links(contours)
-
-    statistics_path = next((p for p in files if p.name.lower().endswith(".csv")), None)
-    if statistics_path is None:
-        return {"quartiers": (contours, contours_path), "communes": (communes, contours_path)}
-    where = describe(source, vintage, statistics_path)
-    statistics = _renamed(_read_delimited(read_bytes(statistics_path), where))
-    if "lib_qp" not in statistics.columns and "nom_qp" not in statistics.columns:
-        quartiers = _with_populations(contours, statistics, where)
-        return {"quartiers": (quartiers, statistics_path), "communes": (communes, contours_path)}
-    quartiers = _with_statistics(contours, statistics, where)
-    return {"quartiers": (quartiers, statistics_path), "communes": (communes, contours_path)}
+    frames = {"quartiers": (contours, contours_path), "communes": (commune_links(contours), contours_path)}
+    tables = _tables(files, source, vintage)
+    if "statistics" in tables:
+        statistics, path = tables["statistics"]
+        quartiers = _with_statistics(contours, statistics, describe(source, vintage, path))
+        frames["quartiers"] = (quartiers, path)
+        frames["statistics"] = (statistics.drop("lib_qp", "lib_com", strict=False), path)
+    if "populations" in tables:
+        populations, path = tables["populations"]
+        quartiers = _with_populations(frames["quartiers"][0], populations, describe(source, vintage, path))
+        frames["quartiers"] = (quartiers, path)
+    return frames
 
 
 def load_features(data: bytes, where: str) -> list[dict]:
@@ -149,6 +153,16 @@ def _national_member(path: Path, where: str) -> str:
             break
     listed = ", ".join(members[:10]) or "none"
     raise ParseError(f"{where}: cannot tell the national QPV GeoJSON among the archive's members ({listed})")
+
+
+def _tables(files: Sequence[Path], source: str, vintage: str) -> dict[str, tuple[pl.DataFrame, Path]]:
+    """The vintage's CSV files by kind, the first (newest) of each: "statistics" (the layout of
+    qp.csv, with the QPV's name) and "populations" (INSEE's QPV population file, without it)."""
+    tables: dict[str, tuple[pl.DataFrame, Path]] = {}
+    for path in (p for p in files if p.name.lower().endswith(".csv")):
+        frame = _renamed(_read_delimited(read_bytes(path), describe(source, vintage, path)))
+        tables.setdefault("statistics" if "lib_qp" in frame.columns else "populations", (frame, path))
+    return tables
 
 
 def _renamed(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,13 +1,18 @@
-"""INSEE Sirene establishments stock (StockEtablissement_utf8): cafés, restaurants, village shops.
+"""INSEE Sirene establishments stock (StockEtablissement_utf8): cafés, restaurants, shops, hairdressers.
 
 The national stock holds about 40 million establishments, so it is never loaded whole:
-DuckDB scans the file and keeps the active establishments of the wanted activities, with the
-columns the warehouse uses, as text. An establishment is kept when
-* its NAF rév. 2 code (nomenclature NAFRev2) is in the vintage's `parse: naf_codes`, or
+DuckDB scans the file and keeps the establishments of the wanted activities, with the
+columns the warehouse uses, as text. An establishment is kept when it is active
+(etatAdministratifEtablissement A), or closed (F) with a closing date (dateDebut, the start of
+its current period) no more than `parse: closed_within_years` years before the stock's month,
+and when
+* its NAF rév. 2 code (nomenclature NAFRev2) is in the vintage's `parse: naf_codes` or starts
+  with one of `parse: naf_prefixes` ("47." for the whole retail division), or
 * its NAF 2025 code (activitePrincipaleNAF25Etablissement, in the stocks since December 2025;
-  a stock without that column is read with the first clause only) is in `parse: naf25_codes`, or
-* its main activity is itself a NAF 2025 code of `parse: naf25_codes` (NAF 2025 becomes the
-  reference nomenclature on 1 January 2027); its nomenclature value must then be one of
+  a stock without that column is read with the first clause only) is in `parse: naf25_codes`
+  or starts with one of `parse: naf25_prefixes`, or
+* its main activity is itself a NAF 2025 code of those lists (NAF 2025 becomes the reference
+  nomenclature on 1 January 2027); its nomenclature value must then be one of
   `parse: naf25_nomenclatures`, else the file is refused with the value it carries.
 
 Reads data.gouv.fr's Parquet (StockEtablissement_utf8.parquet, typed columns) or INSEE's
@@ -25,6 +30,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -82,6 +88,8 @@ STATE, NOMENCLATURE, ACTIVITY, ACTIVITY_NAF25 = (
 )
 NAF_REV2 = "NAFRev2"
 PROCESSED = "dateDernierTraitementEtablissement"
+# The start of the current period: for a closed establishment, the day its closed state began.
+PERIOD_START = "dateDebut"
 
 # Used when a vintage's catalogue entry has no `parse: naf_codes` / `naf25_codes` / `naf25_nomenclatures`.
 DEFAULT_NAF_CODES = ("56.30Z",)
@@ -92,6 +100,12 @@ NAF_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}[A-Z]$")
 # not subdivided (Z in NAF rév. 2) and G, H, J… for the sub-classes of a divided one (every code
 # seen in the stock so far: 56.30Y, 56.11J, 47.11G, 43.22H…), so they never collide with rév. 2 codes.
 NAF25_CODE = re.compile(r"^[0-9]{2}\.[0-9]{2}[G-Y]$")
+# The same with or without the dot, as a regular expression for DuckDB and polars: a main activity
+# starting with a NAF 2025 prefix must also look like a NAF 2025 code (not an older nomenclature's
+# code of the same digits).
+NAF25_SHAPE = r"[0-9]{2}\.?[0-9]{2}[G-Y]"
+# A prefix is the start of a code with its dot: a division ("47."), a group ("96.2") or a class ("96.21").
+NAF_PREFIX = re.compile(r"^[0-9]{2}\.[0-9]{0,2}$")
 NOMENCLATURE_VALUE = re.compile(r"^[A-Za-z0-9]+$")
 MONTH_VINTAGE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 # Rows a stock may hold that were processed in its own month (its first hours): beyond, it is the next stock.
@@ -107,28 +121,39 @@ def read(
     *,
     naf_codes: Sequence[str] | None = None,
     naf25_codes: Sequence[str] | None = None,
+    naf_prefixes: Sequence[str] | None = None,
+    naf25_prefixes: Sequence[str] | None = None,
+    closed_within_years: int | None = None,
 ) -> dict[str, tuple[pl.DataFrame, Path]]:
-    """The active establishments of the wanted NAF codes from the newest Parquet or ZIP file.
+    """The establishments of the wanted NAF codes from the newest Parquet or ZIP file: the active
+    ones, and those closed in the `closed_within_years` years before the stock's month.
 
-    `naf_codes` (NAF rév. 2) and `naf25_codes` (NAF 2025) default to the vintage's
-    `parse: naf_codes` and `parse: naf25_codes` in the catalogue; `naf25_codes=()` keeps
-    only the rév. 2 clause.
+    Each keyword defaults to the vintage's `parse:` setting of the same name in the catalogue:
+    `naf_codes` and `naf_prefixes` (NAF rév. 2), `naf25_codes` and `naf25_prefixes` (NAF 2025;
+    both empty keep only the rév. 2 clause), `closed_within_years` (0: active establishments only).
     """
     codes = Codes(
         tuple(naf_codes) if naf_codes is not None else naf_codes_for(vintage, source),
         tuple(naf25_codes) if naf25_codes is not None else naf25_codes_for(vintage, source),
         naf25_nomenclatures_for(vintage, source),
+        tuple(naf_prefixes) if naf_prefixes is not None else naf_prefixes_for(vintage, source),
+        tuple(naf25_prefixes) if naf25_prefixes is not None else naf25_prefixes_for(vintage, source),
     )
     check_naf_codes(codes.rev2, source)
     check_naf25_codes(codes.naf25, source)
+    check_naf_prefixes(codes.rev2_prefixes, "naf_prefixes", source)
+    check_naf_prefixes(codes.naf25_prefixes, "naf25_prefixes", source)
     check_naf25_nomenclatures(codes.nomenclatures, source)
+    years = closed_within_years if closed_within_years is not None else closed_within_years_for(vintage, source)
+    check_closed_within_years(years, source)
+    closed_since = first_closing_day_kept(vintage, years, source)
     required = required_columns(source)
     for path in files:
         where = describe(source, vintage, path)
         if path.name.endswith(".parquet"):
-            frame = _read_parquet(path, codes, required, where)
+            frame = _read_parquet(path, codes, closed_since, required, where)
         elif path.name.endswith(".zip"):
-            frame = _read_zipped_csv(path, codes, required, where)
+            frame = _read_zipped_csv(path, codes, closed_since, required, where)
         else:
             continue
         check_naf25_nomenclature_values(frame, codes, where, source)
@@ -143,29 +168,47 @@ def read(
 
 @dataclass(frozen=True)
 class Codes:
-    """What the filter keeps: NAF rév. 2 codes, NAF 2025 codes, the nomenclature values of NAF 2025."""
+    """What the filter keeps: NAF rév. 2 codes, NAF 2025 codes, the nomenclature values of NAF 2025,
+    and the starts of codes (prefixes) kept in each nomenclature."""
 
     rev2: tuple[str, ...]
     naf25: tuple[str, ...]
     nomenclatures: tuple[str, ...]
+    rev2_prefixes: tuple[str, ...] = ()
+    naf25_prefixes: tuple[str, ...] = ()
 
     @property
     def naf25_spellings(self) -> tuple[str, ...]:
         """The NAF 2025 codes as Sirene writes them (56.30Y) and without their dot (5630Y, INSEE's own tools)."""
         return (*self.naf25, *(code.replace(".", "") for code in self.naf25))
 
+    @property
+    def naf25_prefix_spellings(self) -> tuple[str, ...]:
+        """The NAF 2025 prefixes with their dot (96.21) and without it (9621)."""
+        undotted = (prefix.replace(".", "") for prefix in self.naf25_prefixes)
+        return tuple(dict.fromkeys([*self.naf25_prefixes, *undotted]))
+
+    @property
+    def has_naf25(self) -> bool:
+        return bool(self.naf25 or self.naf25_prefixes)
+
     def describe(self) -> str:
-        naf25 = f", or NAF 2025 {', '.join(self.naf25)}" if self.naf25 else ""
-        return f"NAF rév. 2 {', '.join(self.rev2)}{naf25}"
+        rev2 = ", ".join([*self.rev2, *(f"{prefix}*" for prefix in self.rev2_prefixes)])
+        naf25 = ", ".join([*self.naf25, *(f"{prefix}*" for prefix in self.naf25_prefixes)])
+        return f"NAF rév. 2 {rev2}" + (f", or NAF 2025 {naf25}" if naf25 else "")
+
+
+def _parse(vintage: str, source: str) -> dict:
+    """The vintage's `parse:` settings in the catalogue (none for a vintage the catalogue does not accept)."""
+    try:
+        return get_source(source).vintage(vintage).extra.get("parse") or {}
+    except CatalogueError:
+        return {}
 
 
 def _parse_setting(vintage: str, source: str, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
     """A list under the vintage's `parse:` in the catalogue, else the default (also when the key is absent)."""
-    try:
-        parse = get_source(source).vintage(vintage).extra.get("parse") or {}
-    except CatalogueError:
-        return default
-    values = parse.get(key)
+    values = _parse(vintage, source).get(key)
     return default if values is None else tuple(str(value) for value in values)
 
 
@@ -182,6 +225,35 @@ def naf25_codes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
 def naf25_nomenclatures_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
     """The nomenclature values meaning NAF 2025: the vintage's `parse: naf25_nomenclatures`, else the default."""
     return _parse_setting(vintage, source, "naf25_nomenclatures", DEFAULT_NAF25_NOMENCLATURES)
+
+
+def naf_prefixes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
+    """The starts of NAF rév. 2 codes kept for a vintage: its `parse: naf_prefixes` (none when absent)."""
+    return _parse_setting(vintage, source, "naf_prefixes", ())
+
+
+def naf25_prefixes_for(vintage: str, source: str = SOURCE) -> tuple[str, ...]:
+    """The starts of NAF 2025 codes kept for a vintage: its `parse: naf25_prefixes` (none when absent)."""
+    return _parse_setting(vintage, source, "naf25_prefixes", ())
+
+
+def closed_within_years_for(vintage: str, source: str = SOURCE) -> int:
+    """How many years of closures a vintage keeps: its `parse: closed_within_years` (0, none, when absent)."""
+    return _parse(vintage, source).get("closed_within_years", 0)
+
+
+def first_closing_day_kept(vintage: str, years: int, source: str = SOURCE) -> date | None:
+    """The earliest closing date kept: the first day of the stock's month, `years` years before
+    (a closure on that day is kept); None when only active establishments are kept."""
+    if years == 0:
+        return None
+    match = MONTH_VINTAGE.match(vintage)
+    if match is None:
+        raise ParseError(
+            f"{source} {vintage}: a vintage of this source is the month of its stock, YYYY-MM; "
+            "the closures to keep are counted back from it"
+        )
+    return date(int(match.group(1)) - years, int(match.group(2)), 1)
 
 
 def _catalogue_file(source: str) -> Path:
@@ -219,6 +291,25 @@ def check_naf25_codes(codes: Sequence[str], source: str = SOURCE) -> None:
     )
 
 
+def check_naf_prefixes(prefixes: Sequence[str], key: str, source: str = SOURCE) -> None:
+    """Prefixes are starts of codes with their dot: a division ('47.'), a group ('96.2') or a class ('96.21')."""
+    wrong = [prefix for prefix in prefixes if not NAF_PREFIX.match(prefix)]
+    if wrong:
+        raise CatalogueError(
+            f"{source}: `parse: {key}` must list starts of NAF codes with their dot, like '47.' (a division) "
+            f"or '96.21' (a class); got {', '.join(repr(p) for p in wrong)}. Fix it in {_catalogue_file(source)}"
+        )
+
+
+def check_closed_within_years(years: object, source: str = SOURCE) -> None:
+    """A whole number of years, 0 (active establishments only) to 50."""
+    if isinstance(years, bool) or not isinstance(years, int) or not 0 <= years <= 50:
+        raise CatalogueError(
+            f"{source}: `parse: closed_within_years` must be a whole number of years from 0 (active "
+            f"establishments only) to 50; got {years!r}. Fix it in {_catalogue_file(source)}"
+        )
+
+
 def check_naf25_nomenclatures(values: Sequence[str], source: str = SOURCE) -> None:
     """The nomenclature values of NAF 2025 are plain words ('NAF2025'), at least one."""
     wrong = [value for value in values if not NOMENCLATURE_VALUE.match(value)]
@@ -237,10 +328,10 @@ def check_naf25_nomenclature_values(frame: pl.DataFrame, codes: Codes, where: st
     whatever nomenclature value comes with them (other than NAFRev2), so that a new name
     cannot make them vanish silently: it is named here instead.
     """
-    if not codes.naf25 or frame.is_empty():
+    if not codes.has_naf25 or frame.is_empty():
         return
     unknown = frame.filter(
-        pl.col(ACTIVITY).is_in(codes.naf25_spellings)
+        _is_naf25_code_kept(pl.col(ACTIVITY), codes)
         & (pl.col(NOMENCLATURE).fill_null("") != NAF_REV2)
         & ~pl.col(NOMENCLATURE).fill_null("").is_in(codes.nomenclatures)
     )
@@ -258,13 +349,22 @@ def check_naf25_nomenclature_values(frame: pl.DataFrame, codes: Codes, where: st
     )
 
 
+def _is_naf25_code_kept(column: pl.Expr, codes: Codes) -> pl.Expr:
+    """A main activity the filter keeps as a NAF 2025 code (the polars twin of _activity_filter's clause)."""
+    kept = column.is_in(codes.naf25_spellings)
+    if codes.naf25_prefixes:
+        starts = pl.any_horizontal(column.str.starts_with(prefix) for prefix in codes.naf25_prefix_spellings)
+        kept = kept | (starts & column.str.contains(f"^{NAF25_SHAPE}$"))
+    return kept
+
+
 def required_columns(source: str = SOURCE) -> tuple[str, ...]:
     """The columns the filter needs and those the catalogue requires."""
     try:
         declared = get_source(source).entities.get(ENTITY, {}).get("columns", [])
     except CatalogueError:
         declared = []
-    return tuple(dict.fromkeys([STATE, NOMENCLATURE, ACTIVITY, *declared]))
+    return tuple(dict.fromkeys([STATE, NOMENCLATURE, ACTIVITY, PERIOD_START, *declared]))
 
 
 def check_stock_month(frame: pl.DataFrame, vintage: str, where: str) -> None:
@@ -297,16 +397,20 @@ def check_stock_month(frame: pl.DataFrame, vintage: str, where: str) -> None:
         )
 
 
-def _read_parquet(path: Path, codes: Codes, required: Sequence[str], where: str) -> pl.DataFrame:
+def _read_parquet(
+    path: Path, codes: Codes, closed_since: date | None, required: Sequence[str], where: str
+) -> pl.DataFrame:
     with tempfile.TemporaryDirectory(prefix="insee_sirene-") as work, _connect(Path(work)) as con:
         try:
             con.read_parquet(str(path)).create_view("stock")
         except duckdb.Error as exc:
             raise ParseError(f"{where}: not a complete Parquet file ({_first_line(exc)})") from None
-        return _select(con, codes, required, where)
+        return _select(con, codes, closed_since, required, where)
 
 
-def _read_zipped_csv(path: Path, codes: Codes, required: Sequence[str], where: str) -> pl.DataFrame:
+def _read_zipped_csv(
+    path: Path, codes: Codes, closed_since: date | None, required: Sequence[str], where: str
+) -> pl.DataFrame:
     try:
         members = [m for m in list_members(path) if m.lower().endswith(".csv")]
     except ArchiveError as exc:
@@ -333,7 +437,7 @@ def _read_zipped_csv(path: Path, codes: Codes, required: Sequence[str], where: s
                 con.read_csv(str(csv_path), header=True, sep=",", quotechar='"', all_varchar=True).create_view("stock")
             except duckdb.Error as exc:
                 raise ParseError(f"{where}: {_csv_problem(exc)}") from None
-            return _select(con, codes, required, where, csv=True)
+            return _select(con, codes, closed_since, required, where, csv=True)
 
 
 def _connect(work: Path) -> duckdb.DuckDBPyConnection:
@@ -347,7 +451,13 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _select(
-    con: duckdb.DuckDBPyConnection, codes: Codes, required: Sequence[str], where: str, *, csv: bool = False
+    con: duckdb.DuckDBPyConnection,
+    codes: Codes,
+    closed_since: date | None,
+    required: Sequence[str],
+    where: str,
+    *,
+    csv: bool = False,
 ) -> pl.DataFrame:
     """Run the filtered scan of the `stock` view; every kept column comes back as text."""
     try:
@@ -357,10 +467,12 @@ def _select(
         raise ParseError(f"{where}: {problem}") from None
     _check_columns(list(types), required, where)
     kept = [c for c in KEPT_COLUMNS if c in types]
+    # The filter reads the file's own columns (a typed date compares as a date); the text comes after.
     query = f"""
-        select {", ".join(f'"{c}"' for c in kept)}
-        from (select {", ".join(f'{_as_text(c, types[c])} as "{c}"' for c in kept)} from stock)
-        where "{STATE}" = 'A' and ({_activity_filter(codes, has_naf25=ACTIVITY_NAF25 in types)})
+        select {", ".join(f'{_as_text(c, types[c])} as "{c}"' for c in kept)}
+        from stock
+        where ({_state_filter(closed_since, types[PERIOD_START])})
+          and ({_activity_filter(codes, has_naf25=ACTIVITY_NAF25 in types)})
         {"order by siret" if "siret" in kept else ""}
     """
     try:
@@ -368,7 +480,7 @@ def _select(
     except duckdb.Error as exc:
         problem = _csv_problem(exc) if csv else _parquet_problem(exc)
         raise ParseError(f"{where}: {problem}") from None
-    if frame.is_empty():
+    if frame.is_empty() or not frame.get_column(STATE).eq("A").any():
         raise ParseError(
             f"{where}: no active establishment with the NAF codes {codes.describe()} in the file; "
             "is it the StockEtablissement file, and complete?"
@@ -376,21 +488,47 @@ def _select(
     return frame.select(pl.all().cast(pl.Utf8))
 
 
+def _state_filter(closed_since: date | None, period_start_type: str) -> str:
+    """SQL keeping the active establishments, and the closed ones whose closed state began on or after closed_since."""
+    active = f""""{STATE}" = 'A'"""
+    if closed_since is None:
+        return active
+    # INSEE's CSV writes its dates YYYY-MM-DD: as text they compare in date order.
+    start = f'"{PERIOD_START}"' if period_start_type == "VARCHAR" else f'cast("{PERIOD_START}" as date)'
+    day = f"'{closed_since.isoformat()}'" if period_start_type == "VARCHAR" else f"DATE '{closed_since.isoformat()}'"
+    return f"""{active} or ("{STATE}" = 'F' and {start} >= {day})"""
+
+
 def _activity_filter(codes: Codes, *, has_naf25: bool) -> str:
     """SQL keeping the wanted activities, in NAF rév. 2 or in NAF 2025 (see the module docstring).
 
-    The codes are checked by check_naf_codes and check_naf25_codes: no quote can get in.
+    The codes and prefixes are checked by check_naf_codes, check_naf25_codes and check_naf_prefixes:
+    no quote can get in.
     """
-    rev2 = ", ".join(f"'{code}'" for code in codes.rev2)
-    clauses = [f""""{NOMENCLATURE}" = '{NAF_REV2}' and "{ACTIVITY}" in ({rev2})"""]
-    if codes.naf25:
+    rev2 = _code_filter(ACTIVITY, codes.rev2, codes.rev2_prefixes)
+    clauses = [f""""{NOMENCLATURE}" = '{NAF_REV2}' and ({rev2})"""]
+    if codes.has_naf25:
         # with and without the dot: the stocks seen so far write 56.30Y, INSEE's NAF 2025 tools 5630Y
-        naf25 = ", ".join(f"'{code}'" for code in codes.naf25_spellings)
+        naf25 = (codes.naf25_spellings, codes.naf25_prefix_spellings)
         if has_naf25:  # in the stocks since December 2025
-            clauses.append(f'"{ACTIVITY_NAF25}" in ({naf25})')
+            clauses.append(_code_filter(ACTIVITY_NAF25, *naf25))
         # From 2027 the main activity is in NAF 2025 (its codes cannot be rév. 2 codes: they end in Y or G…X).
-        clauses.append(f"""coalesce("{NOMENCLATURE}", '') <> '{NAF_REV2}' and "{ACTIVITY}" in ({naf25})""")
+        main = _code_filter(ACTIVITY, *naf25, naf25_shape=True)
+        clauses.append(f"""coalesce("{NOMENCLATURE}", '') <> '{NAF_REV2}' and ({main})""")
     return " or ".join(f"({clause})" for clause in clauses)
+
+
+def _code_filter(column: str, codes: Sequence[str], prefixes: Sequence[str], *, naf25_shape: bool = False) -> str:
+    """SQL: the column holds one of the codes, or starts with one of the prefixes (with naf25_shape, and
+    also looks like a NAF 2025 code, so that an older nomenclature's code of the same digits stays out)."""
+    clauses = []
+    if codes:
+        clauses.append(f""""{column}" in ({", ".join(f"'{code}'" for code in codes)})""")
+    if prefixes:
+        starts = " or ".join(f"""starts_with("{column}", '{prefix}')""" for prefix in prefixes)
+        shape = f""" and regexp_full_match("{column}", '{NAF25_SHAPE}')""" if naf25_shape else ""
+        clauses.append(f"(({starts}){shape})")
+    return " or ".join(clauses) or "false"
 
 
 def _check_columns(present: list[str], required: Sequence[str], where: str) -> None:
@@ -406,9 +544,12 @@ def _check_columns(present: list[str], required: Sequence[str], where: str) -> N
         hint = f" (close match: {', '.join(repr(c) for c in close)}; did the column get renamed?)" if close else ""
         problems.append(f"column {column} is missing{hint}")
     if problems:
-        essential = ", ".join(c for c in (STATE, NOMENCLATURE, ACTIVITY) if c not in present)
+        essential = ", ".join(c for c in (STATE, NOMENCLATURE, ACTIVITY, PERIOD_START) if c not in present)
         if essential:
-            problems.append(f"without {essential} the active establishments of the wanted NAF codes cannot be picked out")
+            problems.append(
+                f"without {essential} the active establishments and the recent closures of the wanted NAF "
+                "codes cannot be picked out"
+            )
         raise ParseError(f"{where}: {'; '.join(problems)}. Is this the StockEtablissement file?")
 
 

@@ -5,6 +5,15 @@
 {%- set cafe_naf_2025_codes = ['56.30Y'] -%}
 {%- set rev2_list = "'" ~ cafe_naf_codes | join("', '") ~ "'" -%}
 {%- set naf25_list = "'" ~ cafe_naf_2025_codes | join("', '") ~ "'" -%}
+{#- Shops: division 47 (commerce de détail) of the main activity, in NAF rév. 2 or, from 2027, in
+    NAF 2025. Hairdressers and beauty salons: 96.02A and 96.02B in NAF rév. 2, classes 96.21 and
+    96.22 in NAF 2025. The reader keeps them (parse: naf_prefixes, naf_codes, naf25_prefixes;
+    tests/test_source_insee_sirene.py checks it). The main activity alone decides, in whatever
+    nomenclature it is: a closed establishment has no NAF 2025 code, so the closures and the
+    openings are counted on the same footing. -#}
+{%- set retail_prefix = '47.' -%}
+{%- set personal_service_naf_codes = ['96.02A', '96.02B'] -%}
+{%- set personal_service_naf_2025_prefixes = ['96.21', '96.22'] -%}
 {#- Sirene writes its codes with their dot (56.30Z, 56.30Y); one written without (5630Y, as in
     INSEE's own NAF 2025 tools) gets it back, so that it is still recognised. -#}
 {%- set dotted = "case when " ~ regex_matches('COLUMN', "'^[0-9]{4}[A-Z]$'") ~ " then substr(COLUMN, 1, 2) || '.' || substr(COLUMN, 3) else COLUMN end" -%}
@@ -63,5 +72,15 @@ select
         or naf_2025_code in ({{ naf25_list }})
         or (naf_nomenclature <> 'NAFRev2' and naf_code in ({{ naf25_list }})),
         false
-    ) as is_cafe
+    ) as is_cafe,
+    coalesce(naf_code like '{{ retail_prefix }}%', false) as is_retail,
+    coalesce(
+        naf_code in ('{{ personal_service_naf_codes | join("', '") }}')
+        {%- for prefix in personal_service_naf_2025_prefixes %}
+        or naf_code like '{{ prefix }}%'
+        {%- endfor %},
+        false
+    ) as is_personal_service,
+    -- a closed establishment's current period began with its closure (see the catalogue's notes)
+    case when not is_active then state_since end as closed_on
 from renamed
