@@ -346,6 +346,6 @@ def test_target_errors_say_what_to_do(run):
     known = "cafes, medical_deserts, mobility, priority_neighbourhoods, seniors"
     assert f"unknown programme 'cafe'; the programmes are: {known}" in unknown.stderr
     assert "no departement '7' in geo.departement" in run("target", "cafes", "--departement", "7").stderr
-    assert "commune '99999' is not in" in run("target", "cafes", "--explain", "99999").stderr
+    assert "'99999' is not one of the commune units of" in run("target", "cafes", "--explain", "99999").stderr
     assert "name a programme" in run("target").stderr
     assert "target" in run("target", "--help").stdout

@@ -97,6 +97,11 @@
     {% endfor %}
 {% endmacro %}
 
+{# The date `years` years before `date_expression`. #}
+{% macro years_before(date_expression, years) %}{{ return(adapter.dispatch('years_before')(date_expression, years)) }}{% endmacro %}
+{% macro default__years_before(date_expression, years) %}cast({{ date_expression }} - interval {{ years }} year as date){% endmacro %}
+{% macro spark__years_before(date_expression, years) %}add_months({{ date_expression }}, -12 * {{ years }}){% endmacro %}
+
 {# Spatial: a point, a geometry from hexadecimal EWKB, and containment (DuckDB's spatial extension). #}
 {% macro geo_point(longitude, latitude) %}{{ return(adapter.dispatch('geo_point')(longitude, latitude)) }}{% endmacro %}
 {% macro default__geo_point(longitude, latitude) %}st_point({{ longitude }}, {{ latitude }}){% endmacro %}
@@ -113,3 +118,10 @@
 
 {% macro projected_y(longitude, latitude, epsg) %}{{ return(adapter.dispatch('projected_y')(longitude, latitude, epsg)) }}{% endmacro %}
 {% macro default__projected_y(longitude, latitude, epsg) %}st_y(st_transform(st_point({{ longitude }}, {{ latitude }}), 'EPSG:4326', 'EPSG:{{ epsg }}', always_xy := true)){% endmacro %}
+
+{# WGS84 longitude and latitude of a point x, y (metres) projected in `epsg` (an integer expression, one per row). #}
+{% macro longitude_from_projected(x, y, epsg) %}{{ return(adapter.dispatch('longitude_from_projected')(x, y, epsg)) }}{% endmacro %}
+{% macro default__longitude_from_projected(x, y, epsg) %}st_x(st_transform(st_point({{ x }}, {{ y }}), 'EPSG:' || cast({{ epsg }} as varchar), 'EPSG:4326', always_xy := true)){% endmacro %}
+
+{% macro latitude_from_projected(x, y, epsg) %}{{ return(adapter.dispatch('latitude_from_projected')(x, y, epsg)) }}{% endmacro %}
+{% macro default__latitude_from_projected(x, y, epsg) %}st_y(st_transform(st_point({{ x }}, {{ y }}), 'EPSG:' || cast({{ epsg }} as varchar), 'EPSG:4326', always_xy := true)){% endmacro %}

@@ -123,6 +123,7 @@ computed as (
             when d.formula = 'sum' then l.numerator
             when d.formula = 'ratio_pct' then 100.0 * l.numerator / nullif(l.denominator, 0)
             when d.formula = 'per_10k' then 10000.0 * l.numerator / nullif(l.denominator, 0)
+            when d.formula = 'per_1000' then 1000.0 * l.numerator / nullif(l.denominator, 0)
             when d.formula = 'weighted_mean' then coalesce(l.numerator / nullif(l.denominator, 0), l.commune_value)
             when d.formula = 'annual_change_pct' then
                 100.0 * (power(l.numerator / nullif(l.denominator, 0),

@@ -421,25 +421,26 @@ def query(sql: str, fmt: str, timeout: float, memory_limit: str) -> None:
 @main.command()
 @click.argument("programme", required=False)
 @click.option("--list", "show_list", is_flag=True, help="List the programmes, their rule file version and the build they were computed on.")
-@click.option("--departement", help="Only communes of this département (e.g. 71, 2A, 974).")
-@click.option("--region", help="Only communes of this région (e.g. 27).")
-@click.option("--top", default=50, show_default=True, type=click.IntRange(min=0, max=1_000_000), help="Keep the first N communes (0: all).")
+@click.option("--departement", help="Only units of this département (e.g. 71, 2A, 974).")
+@click.option("--region", help="Only units of this région (e.g. 27).")
+@click.option("--top", default=50, show_default=True, type=click.IntRange(min=0, max=1_000_000), help="Keep the first N units (0: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--explain", "commune", metavar="COMMUNE_CODE", help="Explain one commune: each criterion's value, vintage, threshold and result, and the raw snapshots behind them.")
+@click.option("--explain", "code", metavar="CODE", help="Explain one unit (INSEE code, FINESS number or QPV code): each criterion's value, vintage, threshold and result, a hospital's catchment, and the raw snapshots behind them.")
 @click.option("--changes", is_flag=True, help="What changed in the list since the previous published build (entered, left, tier changed, moved).")
 def target(
     programme: str | None, show_list: bool, departement: str | None, region: str | None, top: int, fmt: str,
-    commune: str | None, changes: bool,
+    code: str | None, changes: bool,
 ) -> None:  # fmt: skip
-    """The ranked, explained list of communes of a PROGRAMME, from the published warehouse.
+    """The ranked, explained list of a PROGRAMME's units (communes, hospitals or quartiers), from the published warehouse.
 
-    Eligible communes come in rank order (tier, then priority score); --departement and
-    --region keep one area. Each programme's rules are in pipelines/programmes/rules/<programme>.yml.
+    Eligible units come in rank order (tier, then priority score); --departement and
+    --region keep one area. Each programme's rules, and the unit it ranks, are in
+    pipelines/programmes/rules/<programme>.yml.
     """
-    from pipelines.programmes.lineage import CommuneNotFound, explain, render_explanation
+    from pipelines.programmes.lineage import UnitNotFound, explain, render_explanation
     from pipelines.programmes.rules import ProgrammeRuleError, rule_files
     from pipelines.programmes.targets import (
-        LIST_COLUMNS, ProgrammeNotBuilt, about_build, flat, programme_list, read_changes, read_targets, render_table,
+        ProgrammeNotBuilt, about_build, flat, list_columns, programme_list, read_changes, read_targets, render_table,
     )  # fmt: skip
     from pipelines.warehouse.query import QueryError, open_readonly, render
 
@@ -449,7 +450,7 @@ def target(
 
     if not programme and not show_list:
         _fail(f"name a programme ({', '.join(rule_files())}) or use --list")
-    if commune is not None and fmt == "csv":
+    if code is not None and fmt == "csv":
         _fail("--explain prints a table or JSON: use --format table or --format json")
     try:
         with open_readonly(_readable_warehouse()) as con:
@@ -460,8 +461,8 @@ def target(
                 listing = programme_list(con)
                 show(listing.drop("users") if fmt == "table" else listing)
                 return
-            if commune is not None:  # `--explain ""` is an unknown commune, not "no --explain"
-                click.echo(render_explanation(explain(con, programme, commune), fmt))
+            if code is not None:  # `--explain ""` is an unknown unit, not "no --explain"
+                click.echo(render_explanation(explain(con, programme, code), fmt))
                 return
             if changes:
                 frame = read_changes(con, programme, departement=departement, region=region)
@@ -469,7 +470,7 @@ def target(
                     since = f" {frame['previous_build_id'][0]}" if frame.height else ""
                     click.echo(f"{programme}: {frame.height} change(s) since the previous published build{since}")
                     frame = frame.select(
-                        "change", "commune_code", "commune_name", "departement_code", "previous_tier", "tier",
+                        "change", "alert", "code", "name", "departement_code", "previous_tier", "tier",
                         "previous_rank", "rank", "rank_change", "reason_summary",
                     )  # fmt: skip
                 show(frame)
@@ -479,13 +480,14 @@ def target(
             if fmt == "table":
                 area = "".join(f", {name} {code}" for name, code in (("département", departement), ("région", region)) if code)
                 version = frame["rule_version"][0] if frame.height else "-"
+                unit = frame["unit"][0] if frame.height else "unit"
                 click.echo(
-                    f"{programme}{area}: {frame.height} eligible commune(s), showing {shown.height}; "
+                    f"{programme}{area}: {frame.height} eligible {unit}(s), showing {shown.height}; "
                     f"rule version {version}, build {about.get('build_id')} ({str(about.get('built_at', ''))[:19]})"
                 )
-                shown = shown.select(LIST_COLUMNS)
+                shown = shown.select(list_columns(shown))
             show(shown)
-    except (QueryError, ProgrammeRuleError, ProgrammeNotBuilt, CommuneNotFound) as exc:
+    except (QueryError, ProgrammeRuleError, ProgrammeNotBuilt, UnitNotFound) as exc:
         _fail(str(exc))
 
 

@@ -14,11 +14,18 @@ import duckdb
 import polars as pl
 
 
+REASON = pl.Struct({
+    "indicator_id": pl.Utf8, "tier": pl.Int32, "value": pl.Float64, "category": pl.Utf8, "vintage": pl.Utf8,
+    "operator": pl.Utf8, "threshold": pl.Utf8, "passed": pl.Boolean, "source_vintages": pl.Utf8,
+})  # fmt: skip
 PREVIOUS_COLUMNS = {
-    "programme": pl.Utf8, "commune_code": pl.Utf8, "commune_name": pl.Utf8, "departement_code": pl.Utf8,
-    "eligible": pl.Boolean, "tier": pl.Int32, "score": pl.Float64, "rank_france": pl.Int64,
-    "rank_departement": pl.Int64, "rule_version": pl.Utf8, "build_id": pl.Utf8, "built_at": pl.Datetime("us", "UTC"),
+    "programme": pl.Utf8, "unit": pl.Utf8, "code": pl.Utf8, "name": pl.Utf8, "commune_code": pl.Utf8,
+    "commune_name": pl.Utf8, "departement_code": pl.Utf8, "eligible": pl.Boolean, "tier": pl.Int32,
+    "score": pl.Float64, "rank_france": pl.Int64, "rank_departement": pl.Int64, "reasons": pl.List(REASON),
+    "rule_version": pl.Utf8, "build_id": pl.Utf8, "built_at": pl.Datetime("us", "UTC"),
 }  # fmt: skip
+# A list published before programmes had units: its communes are the units.
+BEFORE_UNITS = {"unit": "'commune'", "code": "commune_code", "name": "commune_name"}
 
 
 def read_previous_targets(published: Path | None) -> pl.DataFrame:
@@ -46,10 +53,11 @@ def read_previous_targets(published: Path | None) -> pl.DataFrame:
         wanted = [c for c in PREVIOUS_COLUMNS if c not in ("build_id", "built_at")]
         for table in tables:
             columns = {row[0] for row in con.execute(f'describe programmes."{table}"').fetchall()}
-            if not set(wanted) <= columns:
+            selected = [c if c in columns else f"{BEFORE_UNITS.get(c, 'null')} as {c}" for c in wanted]
+            if not {"commune_code", "eligible", "rank_france"} <= columns:
                 continue  # a table of an older layout: no previous list for that programme
             frame = con.execute(
-                f'select {", ".join(wanted)}, about.build_id, about.built_at '
+                f'select {", ".join(selected)}, about.build_id, about.built_at '
                 f'from programmes."{table}" cross join {about} as about'
             ).pl()
             frames.append(frame.cast(PREVIOUS_COLUMNS))  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """The programme models' inputs as raw tables: the rule files, and the lists last published.
 
-The rule files are checked (pipelines/programmes/rules.py) and written as three raw
-tables, `raw.programme_rules__programmes`, `__criteria` and `__weights`; the lists of the
+The rule files are checked (pipelines/programmes/rules.py) and written as four raw
+tables, `raw.programme_rules__programmes`, `__criteria`, `__weights` and `__alerts`; the lists of the
 published warehouse, read when the build runs, as `raw.programme_published__targets`.
 The dbt programme models read them as sources, so an edited rule file or a new published
 list reaches the models the same way a new source file does.
@@ -16,13 +16,15 @@ import polars as pl
 
 from pipelines.programmes.changes import PREVIOUS_COLUMNS, read_previous_targets
 from pipelines.programmes.rules import (
-    CRITERION_SCHEMA, PROGRAMME_SCHEMA, WEIGHT_SCHEMA, ProgrammeRules, check_dbt_models, load_rules, rule_tables,
+    ALERT_SCHEMA, CRITERION_SCHEMA, PROGRAMME_SCHEMA, WEIGHT_SCHEMA, ProgrammeRules, check_dbt_models, load_rules,
+    rule_tables,
 )  # fmt: skip
 
 RULE_TABLES = {
     "programmes": ("raw.programme_rules__programmes", PROGRAMME_SCHEMA),
     "criteria": ("raw.programme_rules__criteria", CRITERION_SCHEMA),
     "weights": ("raw.programme_rules__weights", WEIGHT_SCHEMA),
+    "alerts": ("raw.programme_rules__alerts", ALERT_SCHEMA),
 }
 PUBLISHED_TARGETS = "raw.programme_published__targets"
 
@@ -38,7 +40,7 @@ def ensure_programme_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_rule_tables(con: duckdb.DuckDBPyConnection, rules: dict[str, ProgrammeRules] | None = None) -> dict:
-    """Check every rule file and replace the three rule tables; returns {programme: version}."""
+    """Check every rule file and replace the rule tables; returns {programme: version}."""
     rules = load_rules() if rules is None else rules
     check_dbt_models(rules)
     tables = rule_tables(rules)

@@ -1,10 +1,11 @@
-"""Why a commune is (or is not) on a programme's list, down to the raw files behind it.
+"""Why a unit (commune, hospital, quartier) is or is not on a programme's list, down to the raw files.
 
 `explain()` reads one row of programmes.<programme>_targets in the published warehouse:
 each criterion and priority indicator with its value, vintage, threshold and result, then,
-from each indicator's `source_vintages` (indicators.long), the raw snapshots the build
-loaded for those sources and vintages (meta.raw_load_snapshots, meta.source_snapshots):
-source, vintage, file, sha256, where and when it was fetched.
+from each indicator's `source_vintages`, the raw snapshots the build loaded for those
+sources and vintages (meta.raw_load_snapshots, meta.source_snapshots): source, vintage,
+file, sha256, where and when it was fetched. For a hospital it also lists the communes of
+its catchment (programmes.catchments), those that need the doctors most first.
 """
 
 from __future__ import annotations
@@ -25,30 +26,39 @@ LINEAGE_COLUMNS = {
 }  # fmt: skip
 
 
-class CommuneNotFound(LookupError):
-    """The commune code is not in the programme's table."""
+class UnitNotFound(LookupError):
+    """The code is not one of the programme's units."""
 
 
 @dataclass
 class Explanation:
-    """One commune's row of a programme, its reasons and its lineage."""
+    """One unit's row of a programme, its reasons, its lineage and, for a hospital, its catchment."""
 
     programme: str
-    commune: dict[str, Any]
+    unit: dict[str, Any]
     criteria: pl.DataFrame
     priority: pl.DataFrame
     lineage: pl.DataFrame
     build: dict[str, Any]
+    catchment: pl.DataFrame | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "programme": self.programme,
-            "commune": self.commune,
+            "unit": self.unit,
             "criteria": self.criteria.to_dicts(),
             "priority": self.priority.to_dicts(),
+            "catchment": None if self.catchment is None else self.catchment.to_dicts(),
             "lineage": self.lineage.to_dicts(),
             "build": self.build,
         }
+
+# What a code of each unit looks like, for the message of an unknown one.
+CODE_HINTS = {
+    "commune": "the 5-character INSEE code of a commune of the target geography, e.g. 71153 or 2A004",
+    "hospital": "the 9-character FINESS number of one of the programme's hospitals",
+    "qpv": "the code of a quartier prioritaire, QP… (2015) or QN… (2024)",
+}
 
 
 def parse_source_vintages(text: str | None) -> list[tuple[tuple[str, ...], str | None]]:
@@ -118,36 +128,53 @@ def lineage_of(con: duckdb.DuckDBPyConnection, used: pl.DataFrame) -> pl.DataFra
     return pl.DataFrame(rows, schema=LINEAGE_COLUMNS)
 
 
-def explain(con: duckdb.DuckDBPyConnection, programme: str, commune_code: str) -> Explanation:
-    """The row of `commune_code` in programmes.<programme>_targets, its reasons and lineage."""
+def explain(con: duckdb.DuckDBPyConnection, programme: str, code: str) -> Explanation:
+    """The row of `code` in programmes.<programme>_targets, its reasons and lineage (and a hospital's catchment)."""
     table = require_programme_table(con, programme)
-    row = con.execute(f"select * exclude (reasons, priority) from {table} where commune_code = ?", [commune_code]).pl()
+    row = con.execute(f"select * exclude (reasons, priority) from {table} where code = ?", [code]).pl()
     if row.is_empty():
-        raise CommuneNotFound(
-            f"commune {commune_code!r} is not in {table} (metropolitan France and the DROM, "
-            "target geography); check the 5-character INSEE code, e.g. 71153 or 2A004"
-        )
+        unit = con.execute(f"select any_value(unit) from {table}").fetchone()[0] or "commune"
+        raise UnitNotFound(f"{code!r} is not one of the {unit} units of {table}: give {CODE_HINTS.get(unit, 'its code')}")
     criteria = con.execute(
         f"""
         select r.tier, r.indicator_id, r.value, r.category, r.vintage,
                r.operator, r.threshold, r.passed, r.source_vintages
-        from (select unnest(reasons) as r from {table} where commune_code = ?)
+        from (select unnest(reasons) as r from {table} where code = ?)
         """,
-        [commune_code],
+        [code],
     ).pl()
     priority = con.execute(
         f"""
         select p.indicator_id, p.value, p.vintage, p.weight, p.higher_is_priority, p.normalise, p.normalised,
                p.source_vintages
-        from (select unnest(priority) as p from {table} where commune_code = ?)
+        from (select unnest(priority) as p from {table} where code = ?)
         """,
-        [commune_code],
+        [code],
     ).pl()
     used = pl.concat([frame.select("indicator_id", "source_vintages") for frame in (criteria, priority)])
     used = used.filter(pl.col("source_vintages").is_not_null()).unique(maintain_order=True)
-    commune = row.to_dicts()[0]
-    commune["missing_indicators"] = list(commune.get("missing_indicators") or [])
-    return Explanation(programme, commune, criteria, priority, lineage_of(con, used), about_build(con))
+    unit = row.to_dicts()[0]
+    unit["missing_indicators"] = list(unit.get("missing_indicators") or [])
+    catchment = catchment_of(con, code) if unit["unit"] == "hospital" else None
+    return Explanation(programme, unit, criteria, priority, lineage_of(con, used), about_build(con), catchment)
+
+
+def catchment_of(con: duckdb.DuckDBPyConnection, code: str) -> pl.DataFrame:
+    """The communes of a hospital's catchment, those that need the doctors most first.
+
+    Medical deserts first, then the lowest APL, then the fewest GPs for 10,000 inhabitants,
+    then the most populated (programmes.catchments).
+    """
+    return con.execute(
+        """
+        select commune_code, commune_name, departement_code, round(distance_km, 1) as distance_km, membership,
+               population, gp_apl, is_medical_desert, gp_count, gp_per_10k
+        from programmes.catchments
+        where unit = 'hospital' and code = ?
+        order by is_medical_desert desc nulls last, gp_apl nulls last, gp_per_10k nulls last, population desc, commune_code
+        """,
+        [code],
+    ).pl()
 
 
 def _value_text(value: Any) -> str:
@@ -162,7 +189,7 @@ def render_explanation(explanation: Explanation, fmt: str = "table") -> str:
     """An explanation as text for a person, or JSON."""
     if fmt == "json":
         return json.dumps(explanation.to_dict(), ensure_ascii=False, default=str, indent=1)
-    c, b = explanation.commune, explanation.build
+    c, b = explanation.unit, explanation.build
     if c["eligible"]:
         status = (f"ELIGIBLE, tier {c['tier']}, score {c['score']:.1f}/100, rank {c['rank_france']} in the programme, "
                   f"{c['rank_departement']} in département {c['departement_code']}")  # fmt: skip
@@ -170,9 +197,11 @@ def render_explanation(explanation: Explanation, fmt: str = "table") -> str:
         status = "not eligible: outside the programme's area (filters of the rule file)"
     else:
         status = "not eligible"
+    where = "" if c["unit"] == "commune" else f"{c['unit']} in {c['commune_name']} ({c['commune_code']}), "
+    people = "catchment population" if c["unit"] == "hospital" else "population"
     lines = [
-        f"{explanation.programme} · {c['commune_code']} {c['commune_name']} "
-        f"(département {c['departement_code']}, région {c['region_code']}, population {c['population']})",
+        f"{explanation.programme} · {c['code']} {c['name']} "
+        f"({where}département {c['departement_code']}, région {c['region_code']}, {people} {c['population']})",
         f"  {status}",
         f"  rule {c['rule_file']} version {c['rule_version']}; build {b.get('build_id')} "
         f"({str(b.get('built_at', ''))[:19]}); geography {c['geography_vintage']}"
@@ -190,7 +219,7 @@ def render_explanation(explanation: Explanation, fmt: str = "table") -> str:
             f"{r['operator']} {r['threshold']:<12} {result}"
         )
     if not explanation.priority.is_empty():
-        lines += ["", "Priority (each indicator scaled 0–1 over the eligible communes, 1 = most priority)"]
+        lines += ["", "Priority (each indicator scaled 0–1 over the eligible units, 1 = most priority)"]
         for p in explanation.priority.iter_rows(named=True):
             direction = "higher first" if p["higher_is_priority"] else "lower first"
             normalised = "-" if p["normalised"] is None else f"{p['normalised']:.3f}"
@@ -198,7 +227,17 @@ def render_explanation(explanation: Explanation, fmt: str = "table") -> str:
                 f"  {p['indicator_id']:<30} {_value_text(p['value']):>12} [{p['vintage'] or '-'}]  "
                 f"weight {p['weight']:g}, {direction}, {p['normalise']}: {normalised}"
             )
-    lines += ["", "Lineage (indicator ← sources and vintages, from indicators.long)"]
+    if explanation.catchment is not None:
+        lines += ["", f"Catchment: {explanation.catchment.height} communes, those that need the doctors most first "
+                      "(radius or nearest hospital; APL, medical desert, GPs for 10,000)"]  # fmt: skip
+        for r in explanation.catchment.iter_rows(named=True):
+            desert = {True: "DESERT", False: "", None: "APL ?"}[r["is_medical_desert"]]
+            lines.append(
+                f"  {r['commune_code']} {r['commune_name']:<30} {r['distance_km']:>6} km  {r['membership']:<18} "
+                f"pop {r['population'] or 0:>7}  APL {_value_text(r['gp_apl']):>6}  {desert:<6}  "
+                f"GPs {_value_text(r['gp_count']):>4} ({_value_text(r['gp_per_10k'])} /10k)"
+            )
+    lines += ["", "Lineage (indicator ← sources and vintages)"]
     for indicator_id, group in explanation.lineage.group_by("indicator_id", maintain_order=True):
         named = (f"{r['source']} {r['vintage'] or ''}".strip() for r in group.iter_rows(named=True))
         sources = ", ".join(dict.fromkeys(named))

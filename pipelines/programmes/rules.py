@@ -1,10 +1,12 @@
 """Programme rule files: load them, check them, and lay them out as tables for dbt.
 
 One YAML file per programme in `pipelines/programmes/rules/`, named after the programme
-id. A rule file says who uses the programme, where it acts (`filters`), which communes
-are eligible (`eligibility`, with optional tiers), in what order they come (`priority`:
-weighted, normalised indicators) and how far a commune must move to be reported as a
-change (`changes.rank_threshold`). See `rules/cafes.yml` for a commented example.
+id. A rule file says who uses the programme, what it targets (`unit`: communes, hospitals
+or quartiers prioritaires), where it acts (`filters`), which units are eligible
+(`eligibility`, with optional tiers), in what order they come (`priority`: weighted,
+normalised indicators), how far a unit must move to be reported as a change
+(`changes.rank_threshold`) and which value changes to report whatever the list
+(`changes.alerts`). See `rules/cafes.yml` for a commented example.
 
 Everything is checked here, when the Dagster definitions load, before anything is built:
 an unknown indicator id, a threshold of the wrong type or an unknown operator stops the
@@ -41,14 +43,21 @@ def configured_rules_dir() -> Path:
 MODELS_DIR = DBT_PROJECT_DIR / "models" / "marts" / "programmes"
 INDICATOR_DEFINITIONS = DBT_PROJECT_DIR / "seeds" / "indicator_definitions.csv"
 INDICATOR_CATEGORIES = DBT_PROJECT_DIR / "seeds" / "indicator_categories.csv"
+UNIT_INDICATOR_DEFINITIONS = DBT_PROJECT_DIR / "seeds" / "unit_indicator_definitions.csv"
+
+# What a programme targets: communes (indicators.long at commune level), hospitals (FINESS,
+# with their catchment) or quartiers prioritaires (QPV, with INSEE's statistics).
+UNITS = ("commune", "hospital", "qpv")
+ALERT_COMPARISONS = ("<", "<=", ">", ">=", "=")
 
 OPERATORS = ("<", "<=", ">", ">=", "=", "in")
 NORMALISATIONS = ("rank", "min_max")
 DEFAULT_RANK_THRESHOLD = 10
 
 TOP_LEVEL_KEYS = {
-    "programme", "title", "version", "users", "description", "filters", "eligibility", "priority", "changes",
+    "programme", "title", "version", "users", "description", "unit", "filters", "eligibility", "priority", "changes",
 }  # fmt: skip
+ALERT_KEYS = {"indicator", "before", "now", "says"}
 CRITERION_KEYS = {"indicator", "operator", "threshold", "tier"}
 PRIORITY_KEYS = {"indicator", "weight", "higher_is_priority", "normalise"}
 FILTER_PATTERNS = {
@@ -93,6 +102,16 @@ class PriorityIndicator:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """A change to report: `indicator` was `before` in the previous list and is `now` (e.g. cafe_count >= 1, then = 0)."""
+
+    indicator: str
+    before: tuple[str, float]
+    now: tuple[str, float]
+    says: str
+
+
+@dataclass(frozen=True)
 class ProgrammeRules:
     """A programme's rule file, checked."""
 
@@ -107,6 +126,8 @@ class ProgrammeRules:
     rank_threshold: int
     path: Path
     sha256: str = field(repr=False, default="")
+    unit: str = "commune"
+    alerts: tuple[Alert, ...] = ()
 
     @property
     def rule_file(self) -> str:
@@ -127,10 +148,17 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def indicator_formulas() -> dict[str, str]:
-    """Indicator id → formula (`category` for typologies), from the dbt seed."""
-    with INDICATOR_DEFINITIONS.open(encoding="utf-8", newline="") as handle:
-        return {row["indicator_id"]: row["formula"] for row in csv.DictReader(handle)}
+def indicator_formulas(unit: str = "commune") -> dict[str, str]:
+    """The indicators a programme of this unit can read: id → formula (`category` for typologies).
+
+    Communes read indicators.long (dbt seed indicator_definitions); hospitals and quartiers
+    read the indicators of the seed unit_indicator_definitions for their unit (values).
+    """
+    if unit == "commune":
+        with INDICATOR_DEFINITIONS.open(encoding="utf-8", newline="") as handle:
+            return {row["indicator_id"]: row["formula"] for row in csv.DictReader(handle)}
+    with UNIT_INDICATOR_DEFINITIONS.open(encoding="utf-8", newline="") as handle:
+        return {row["indicator_id"]: "value" for row in csv.DictReader(handle) if row["unit"] == unit}
 
 
 def indicator_categories() -> dict[str, list[str]]:
@@ -165,9 +193,10 @@ def _shown(value: Any) -> str:
 class _FileChecker:
     """Collects every problem of one rule file, so one run names them all."""
 
-    def __init__(self, path: Path, formulas: dict[str, str], categories: dict[str, list[str]]):
+    def __init__(self, path: Path, categories: dict[str, list[str]]):
         self.path = path
-        self.formulas = formulas
+        self.unit = "commune"
+        self.formulas = indicator_formulas()
         self.categories = categories
         self.problems: list[str] = []
 
@@ -193,10 +222,11 @@ class _FileChecker:
         if indicator not in self.formulas:
             close = [i for i in self.formulas if i.split("_")[0] == indicator.split("_")[0]]
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            seed = "indicator_definitions.csv" if self.unit == "commune" else f"unit_indicator_definitions.csv (unit {self.unit})"
             self.problem(
                 where,
-                f"unknown indicator id {_shown(indicator)}{hint}; the ids are those of "
-                f"dbt_project/seeds/indicator_definitions.csv: {', '.join(sorted(self.formulas))}",
+                f"unknown indicator id {_shown(indicator)} for a programme of {self.unit} units{hint}; the ids are "
+                f"those of dbt_project/seeds/{seed}: {', '.join(sorted(self.formulas))}",
             )
             return None
         return indicator
@@ -332,6 +362,11 @@ class _FileChecker:
             )
         if programme and not PROGRAMME_ID.fullmatch(programme):
             self.problem("programme", f"{_shown(programme)} must be lower case letters, digits and _ (it names tables)")
+        unit = data.get("unit", "commune")
+        if unit not in UNITS:
+            self.problem("unit", f"{_shown(unit)} is not one of {', '.join(UNITS)} (what the programme ranks)")
+        else:
+            self.unit, self.formulas = unit, indicator_formulas(unit)
         title = self.text(data, "title")
         version = self.text(data, "version")
         users = self.text(data, "users")
@@ -359,10 +394,16 @@ class _FileChecker:
 
         changes = data.get("changes") or {}
         rank_threshold = DEFAULT_RANK_THRESHOLD
+        alerts: list[Alert] = []
         if not isinstance(changes, dict):
             self.problem("changes", "must be a mapping such as {rank_threshold: 10}")
         else:
-            self.unknown_keys("changes", changes, {"rank_threshold"})
+            self.unknown_keys("changes", changes, {"rank_threshold", "alerts"})
+            alert_items = changes.get("alerts") or []
+            if not isinstance(alert_items, list):
+                self.problem("changes.alerts", "must be a list of {indicator, before, now, says}")
+                alert_items = []
+            alerts = [a for a in (self.alert(i, item) for i, item in enumerate(alert_items)) if a]
             rank_threshold = changes.get("rank_threshold", DEFAULT_RANK_THRESHOLD)
             whole = isinstance(rank_threshold, int) and not isinstance(rank_threshold, bool)
             if not (whole and 0 <= rank_threshold <= MAX_RANK_THRESHOLD):
@@ -378,7 +419,32 @@ class _FileChecker:
             programme=programme, title=title, version=version, users=users, description=description,
             filters=filters, eligibility=tuple(c for c in criteria if c), priority=tuple(w for w in weights if w),
             rank_threshold=rank_threshold, path=self.path, sha256=hashlib.sha256(self.path.read_bytes()).hexdigest(),
+            unit=self.unit, alerts=tuple(alerts),
         )  # fmt: skip
+
+    def alert(self, index: int, item: Any) -> Alert | None:
+        where = f"changes.alerts[{index}]"
+        if not isinstance(item, dict):
+            self.problem(where, 'each alert is a mapping: {indicator: cafe_count, before: ">= 1", now: "= 0", says: "lost its last café"}')
+            return None
+        self.unknown_keys(where, item, ALERT_KEYS)
+        indicator = self.indicator(where, item)
+        comparisons = [self.comparison(f"{where}.{key}", item.get(key)) for key in ("before", "now")]
+        says = item.get("says")
+        if not isinstance(says, str) or not says.strip():
+            self.problem(f"{where}.says", "give the words of the alert as a quoted string, e.g. \"lost its last café\"")
+            return None
+        if indicator is None or None in comparisons:
+            return None
+        return Alert(indicator, comparisons[0], comparisons[1], says.strip())
+
+    def comparison(self, where: str, text: Any) -> tuple[str, float] | None:
+        """`">= 1"` as (">=", 1.0)."""
+        match = re.fullmatch(r"\s*(<=|>=|<|>|=)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*", text) if isinstance(text, str) else None
+        if match is None:
+            self.problem(where, f"{_shown(text)} must be a comparison with a number, quoted: \">= 1\", \"= 0\", \"< 2.5\"")
+            return None
+        return match[1], float(match[2])
 
 
 def rule_files(rules_dir: Path | None = None) -> dict[str, Path]:
@@ -405,13 +471,13 @@ def load_rules(
                 f"unknown programme {_shown(name)}; the programmes are: {', '.join(files)} "
                 f"(one rule file each in {rules_dir})"
             )
-    formulas, categories = indicator_formulas(), indicator_categories()
+    categories = indicator_categories()
     rules: dict[str, ProgrammeRules] = {}
     problems: list[str] = []
     for name, path in files.items():
         if programmes and name not in programmes:
             continue
-        checker = _FileChecker(path, formulas, categories)
+        checker = _FileChecker(path, categories)
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
         except yaml.YAMLError as exc:
@@ -457,7 +523,7 @@ def check_dbt_models(rules: dict[str, ProgrammeRules], models_dir: Path | None =
 # --------------------------------------------------------------------------- tables for dbt
 
 PROGRAMME_SCHEMA = {
-    "programme": pl.Utf8, "title": pl.Utf8, "version": pl.Utf8, "users": pl.Utf8, "description": pl.Utf8,
+    "programme": pl.Utf8, "title": pl.Utf8, "version": pl.Utf8, "users": pl.Utf8, "description": pl.Utf8, "unit": pl.Utf8,
     "regions": pl.List(pl.Utf8), "departements": pl.List(pl.Utf8), "epcis": pl.List(pl.Utf8),
     "rank_threshold": pl.Int32, "rule_file": pl.Utf8, "rule_sha256": pl.Utf8,
 }  # fmt: skip
@@ -469,6 +535,10 @@ CRITERION_SCHEMA = {
 WEIGHT_SCHEMA = {
     "programme": pl.Utf8, "weight_no": pl.Int32, "indicator_id": pl.Utf8, "weight": pl.Float64,
     "higher_is_priority": pl.Boolean, "normalise": pl.Utf8,
+}  # fmt: skip
+ALERT_SCHEMA = {
+    "programme": pl.Utf8, "alert_no": pl.Int32, "indicator_id": pl.Utf8, "before_operator": pl.Utf8,
+    "before_threshold": pl.Float64, "now_operator": pl.Utf8, "now_threshold": pl.Float64, "says": pl.Utf8,
 }  # fmt: skip
 
 
@@ -484,12 +554,12 @@ def _criterion_row(programme: str, number: int, c: Criterion) -> dict[str, Any]:
 
 
 def rule_tables(rules: dict[str, ProgrammeRules] | None = None) -> dict[str, pa.Table]:
-    """The rules as three tables (programmes, criteria, weights) for the dbt programme models."""
+    """The rules as four tables (programmes, criteria, weights, alerts) for the dbt programme models."""
     rules = load_rules() if rules is None else rules
     programmes = [
         {
             "programme": r.programme, "title": r.title, "version": r.version, "users": r.users,
-            "description": r.description, **{k: list(v) for k, v in r.filters.items()},
+            "description": r.description, "unit": r.unit, **{k: list(v) for k, v in r.filters.items()},
             "rank_threshold": r.rank_threshold, "rule_file": r.rule_file, "rule_sha256": r.sha256,
         }  # fmt: skip
         for r in rules.values()
@@ -501,8 +571,15 @@ def rule_tables(rules: dict[str, ProgrammeRules] | None = None) -> dict[str, pa.
         for r in rules.values()
         for i, w in enumerate(r.priority, 1)
     ]
+    alerts = [
+        {"programme": r.programme, "alert_no": i, "indicator_id": a.indicator, "before_operator": a.before[0],
+         "before_threshold": a.before[1], "now_operator": a.now[0], "now_threshold": a.now[1], "says": a.says}  # fmt: skip
+        for r in rules.values()
+        for i, a in enumerate(r.alerts, 1)
+    ]
     return {
         "programmes": pl.DataFrame(programmes, schema=PROGRAMME_SCHEMA).to_arrow(),
         "criteria": pl.DataFrame(criteria, schema=CRITERION_SCHEMA).to_arrow(),
         "weights": pl.DataFrame(weights, schema=WEIGHT_SCHEMA).to_arrow(),
+        "alerts": pl.DataFrame(alerts, schema=ALERT_SCHEMA).to_arrow(),
     }

@@ -13,9 +13,15 @@ import polars as pl
 from pipelines.programmes.rules import ProgrammeRuleError, load_rules, rule_files
 
 LIST_COLUMNS = [
-    "rank_france", "rank_departement", "commune_code", "commune_name", "departement_code", "tier", "score",
+    "rank_france", "rank_departement", "code", "name", "commune_name", "departement_code", "tier", "score",
     "population", "reason_summary",
 ]  # fmt: skip
+
+
+def list_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns a person reads in a list: a commune's name once, a hospital's or quartier's with its commune's."""
+    communes = frame.height == 0 or frame["unit"][0] == "commune"
+    return [c for c in LIST_COLUMNS if not (communes and c == "commune_name")]
 NESTED_COLUMNS = ("reasons", "priority")
 
 
@@ -80,7 +86,7 @@ def read_targets(
     region: str | None = None,
     top: int | None = None,
 ) -> pl.DataFrame:
-    """The eligible communes of a programme in rank order, optionally in one département or région.
+    """The eligible units of a programme in rank order, optionally in one département or région.
 
     `top` keeps the first N (None or 0: all of them).
     """
@@ -133,9 +139,9 @@ def flat(frame: pl.DataFrame) -> pl.DataFrame:
 def programme_list(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every programme: its rule file version in the repository, the version and build it was computed with."""
     repo = pl.DataFrame(
-        [{"programme": r.programme, "title": r.title, "users": r.users, "rule_file_version": r.version}
+        [{"programme": r.programme, "unit": r.unit, "title": r.title, "users": r.users, "rule_file_version": r.version}
          for r in load_rules().values()],  # fmt: skip
-        schema={"programme": pl.Utf8, "title": pl.Utf8, "users": pl.Utf8, "rule_file_version": pl.Utf8},
+        schema={"programme": pl.Utf8, "unit": pl.Utf8, "title": pl.Utf8, "users": pl.Utf8, "rule_file_version": pl.Utf8},
     )
     built = pl.DataFrame(schema={"programme": pl.Utf8, "computed_version": pl.Utf8, "eligible": pl.Int64})
     if _has_table(con, "programmes", "rules"):

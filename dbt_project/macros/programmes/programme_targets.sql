@@ -1,15 +1,19 @@
 {#
-  One programme's targets: every commune of metropolitan France and the DROM, whether it is
-  eligible and in which tier, its priority score, its ranks and the reasons, from the rules
-  of pipelines/programmes/rules/<programme>.yml (loaded by the programmes_rule_* models).
+  One programme's targets: every unit of the programme's kind (the rule file's `unit`:
+  communes of metropolitan France and the DROM, hospitals or quartiers prioritaires),
+  whether it is eligible and in which tier, its priority score, its ranks and the reasons,
+  from the rules of pipelines/programmes/rules/<programme>.yml (loaded by the
+  programmes_rule_* models). The columns are the same whatever the unit.
 
-  - Every commune is judged on the latest vintage of each indicator at commune level.
-  - A commune is eligible when it is in the programme's area (filters), every criterion
-    without a tier passes and every criterion of one tier passes; its tier is the first
-    such tier. A missing value fails its criterion: it is never silently eligible.
+  - Every unit is judged on its indicators of int_programme_unit_values (for communes, the
+    latest vintage of each indicator at commune level).
+  - A unit is eligible when it is in the programme's area (filters, on the commune that
+    holds it), every criterion without a tier passes and every criterion of one tier
+    passes; its tier is the first such tier. A missing value fails its criterion: it is
+    never silently eligible.
   - Score (0-100): weighted mean of each priority indicator scaled to 0-1 over the eligible
-    communes that have it (percent rank or min-max, 1 = most priority); missing counts 0.
-  - Ranks: tier, then score (highest first), then commune code, so they never tie.
+    units that have it (percent rank or min-max, 1 = most priority); missing counts 0.
+  - Ranks: tier, then score (highest first), then code, so they never tie.
 #}
 {% macro programme_targets(programme) %}
 with rule as (
@@ -24,46 +28,40 @@ weights as (
     select * from {{ ref('programmes_rule_weights') }} where programme = '{{ programme }}'
 ),
 
-communes as (
+units as (
     select
-        g.commune_code,
-        g.commune_name,
-        g.departement_code,
-        g.region_code,
-        g.epci_code,
-        g.population,
-        g.geography_vintage,
+        u.unit,
+        u.code,
+        u.name,
+        u.commune_code,
+        u.commune_name,
+        u.departement_code,
+        u.region_code,
+        u.epci_code,
+        u.population,
+        u.geography_vintage,
         -- no filter: everywhere; otherwise in any of the listed régions, départements or EPCI
         coalesce(
             {{ list_size('rule.regions') }} + {{ list_size('rule.departements') }} + {{ list_size('rule.epcis') }} = 0
-            or {{ list_has('rule.regions', 'g.region_code') }}
-            or {{ list_has('rule.departements', 'g.departement_code') }}
-            or {{ list_has('rule.epcis', 'g.epci_code') }},
+            or {{ list_has('rule.regions', 'u.region_code') }}
+            or {{ list_has('rule.departements', 'u.departement_code') }}
+            or {{ list_has('rule.epcis', 'u.epci_code') }},
             false
         ) as in_area
-    from {{ ref('geo_commune') }} as g
-    cross join rule
-    where g.zone in ('metro', 'drom')
+    from {{ ref('programmes_units') }} as u
+    join rule on rule.unit = u.unit
 ),
 
-latest_vintages as (
-    select l.indicator_id, max(l.vintage) as vintage
-    from {{ ref('indicators_long') }} as l
-    where l.level = 'commune'
-      and l.indicator_id in (select indicator_id from criteria union select indicator_id from weights)
-    group by l.indicator_id
-),
-
-commune_values as (
-    select l.indicator_id, l.code as commune_code, l.value, l.category, l.vintage, l.source_vintages
-    from {{ ref('indicators_long') }} as l
-    inner join latest_vintages as v on v.indicator_id = l.indicator_id and v.vintage = l.vintage
-    where l.level = 'commune'
+unit_values as (
+    select v.indicator_id, v.code, v.value, v.category, v.vintage, v.source_vintages
+    from {{ ref('programmes_unit_values') }} as v
+    join rule on rule.unit = v.unit
+    where v.indicator_id in (select indicator_id from criteria union select indicator_id from weights)
 ),
 
 tested as (
     select
-        c.commune_code,
+        c.code,
         r.criterion_no,
         r.tier,
         r.indicator_id,
@@ -83,9 +81,9 @@ tested as (
             when r.operator = '=' then v.value = r.threshold
             when r.operator = 'in' then {{ list_has('r.threshold_values', 'v.value') }}
         end as passed
-    from communes as c
+    from units as c
     cross join criteria as r
-    left join commune_values as v on v.indicator_id = r.indicator_id and v.commune_code = c.commune_code
+    left join unit_values as v on v.indicator_id = r.indicator_id and v.code = c.code
 ),
 
 tiers as (
@@ -96,17 +94,17 @@ tiers as (
 
 tier_results as (
     -- a tier holds when its own criteria and every criterion without a tier pass
-    select t.commune_code, tiers.tier, bool_and(coalesce(t.passed, false)) as holds
+    select t.code, tiers.tier, bool_and(coalesce(t.passed, false)) as holds
     from tested as t
     cross join tiers
     where t.tier is null or t.tier = tiers.tier
-    group by t.commune_code, tiers.tier
+    group by t.code, tiers.tier
 ),
 
 first_tier as (
-    select commune_code, min(tier) filter (where holds) as tier
+    select code, min(tier) filter (where holds) as tier
     from tier_results
-    group by commune_code
+    group by code
 ),
 
 status as (
@@ -114,13 +112,13 @@ status as (
         c.*,
         c.in_area and f.tier is not null as eligible,
         case when c.in_area then f.tier end as tier
-    from communes as c
-    left join first_tier as f using (commune_code)
+    from units as c
+    left join first_tier as f using (code)
 ),
 
 reasons as (
     select
-        commune_code,
+        code,
         {{ ordered_list(record({
             'indicator_id': 'indicator_id', 'tier': 'tier', 'value': 'value', 'category': 'category',
             'vintage': 'vintage', 'operator': 'operator', 'threshold': 'threshold_text', 'passed': 'passed',
@@ -135,12 +133,12 @@ reasons as (
         ) }} as reason_summary,
         {{ sorted_set('indicator_id') }} filter (where value is null and category is null) as missing_criteria
     from tested
-    group by commune_code
+    group by code
 ),
 
 priority_values as (
     select
-        s.commune_code,
+        s.code,
         s.eligible,
         w.weight_no,
         w.indicator_id,
@@ -154,7 +152,7 @@ priority_values as (
         case when w.higher_is_priority then v.value else -v.value end as priority_value
     from status as s
     cross join weights as w
-    left join commune_values as v on v.indicator_id = w.indicator_id and v.commune_code = s.commune_code
+    left join unit_values as v on v.indicator_id = w.indicator_id and v.code = s.code
 ),
 
 normalised as (
@@ -177,7 +175,7 @@ normalised as (
 
 scores as (
     select
-        commune_code,
+        code,
         -- summed in a fixed order and rounded, so that ranks are the same on every run
         round(100 * {{ list_total(ordered_list('weight * normalised', 'weight_no')) }} / sum(weight), 4) as score,
         {{ ordered_list(record({
@@ -187,7 +185,7 @@ scores as (
         }), 'weight_no') }} as priority,
         {{ sorted_set('indicator_id') }} filter (where value is null) as missing_priority
     from normalised
-    group by commune_code
+    group by code
 ),
 
 scored as (
@@ -199,24 +197,27 @@ scored as (
         r.reason_summary,
         {{ list_union_sorted('r.missing_criteria', 'sc.missing_priority') }} as missing_indicators
     from status as s
-    left join reasons as r using (commune_code)
-    left join scores as sc using (commune_code)
+    left join reasons as r using (code)
+    left join scores as sc using (code)
 ),
 
 ranked as (
     select
         *,
         case when eligible then row_number() over (
-            partition by eligible order by tier, score desc, commune_code
+            partition by eligible order by tier, score desc, code
         ) end as rank_france,
         case when eligible then row_number() over (
-            partition by eligible, departement_code order by tier, score desc, commune_code
+            partition by eligible, departement_code order by tier, score desc, code
         ) end as rank_departement
     from scored
 )
 
 select
     '{{ programme }}' as programme,
+    ranked.unit,
+    ranked.code,
+    ranked.name,
     ranked.commune_code,
     ranked.commune_name,
     ranked.departement_code,
@@ -239,7 +240,7 @@ select
     now() as computed_at
 from ranked
 cross join rule
-order by ranked.rank_france nulls last, ranked.commune_code
+order by ranked.rank_france nulls last, ranked.code
 {% endmacro %}
 
 

@@ -54,3 +54,14 @@
     left join {{ ref('geo_commune_passage') }} as p on p.old_code = m.{{ column_name }}
     where m.{{ column_name }} is not null and p.old_code is null
 {% endtest %}
+
+
+{# Every indicator id of the column is defined: an indicator of indicators.long
+   (indicator_definitions) or of a programme unit (unit_indicator_definitions). #}
+{% test defined_indicator(model, column_name) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+      and {{ column_name }} not in (select indicator_id from {{ ref('indicator_definitions') }})
+      and {{ column_name }} not in (select indicator_id from {{ ref('unit_indicator_definitions') }})
+{% endtest %}

@@ -1,5 +1,6 @@
--- dist_gp_km, dist_pharmacy_km, dist_station_km, dist_france_services_km: distance from
--- each commune to the nearest facility; above the commune, population-weighted means.
+-- dist_gp_km, dist_pharmacy_km, dist_station_km, dist_france_services_km, dist_hospital_km,
+-- dist_senior_residence_km (EHPAD or résidence autonomie): distance from each commune to the
+-- nearest facility; above the commune, population-weighted means.
 with distances as (
     select d.*, p.population::double as population, p.population_vintage
     from {{ ref('int_nearest_facility') }} as d
@@ -12,7 +13,9 @@ kinds as (
         ('gp', 'dist_gp_km', 'insee_bpe'),
         ('pharmacy', 'dist_pharmacy_km', 'insee_bpe'),
         ('station', 'dist_station_km', 'sncf_stations/insee_bpe'),
-        ('france_services', 'dist_france_services_km', 'anct_france_services')
+        ('france_services', 'dist_france_services_km', 'anct_france_services'),
+        ('hospital', 'dist_hospital_km', 'finess'),
+        ('senior_residence', 'dist_senior_residence_km', 'finess')
     ) as k (kind, indicator_id, source_id)
 )
 
