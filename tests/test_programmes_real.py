@@ -101,3 +101,34 @@ def test_explain_le_creusot_down_to_the_real_workbook(real_apl_build, monkeypatc
     top = CliRunner().invoke(main, ["target", "medical_deserts", "--departement", "71", "--top", "10"], catch_exceptions=False)
     assert top.exit_code == 0 and "showing 10" in top.stdout
     print(top.stdout)
+
+
+def test_the_quartier_programme_runs_on_the_real_occitanie_file_with_its_values(real_apl_build, real_data):
+    """PrépApp ranks the 105 real QPV of Occitanie (2015 generation) on the file's own statistics."""
+    with duckdb.connect() as con:
+        published = con.execute(
+            "select code_qp as code, ind_jeune::double as youth_index, tx_tot_empl::double as employment_rate, "
+            "abcde::double as job_seekers from read_csv(?, all_varchar = true)",
+            [str(real_data / "qpv" / "qp.csv")],
+        ).pl()
+    with duckdb.connect(str(real_apl_build.warehouse), read_only=True) as con:
+        got = con.execute(
+            """
+            select code, unit, eligible, tier, commune_code,
+                   list_filter(reasons, r -> r.indicator_id = 'youth_index')[1].value as youth_index,
+                   list_filter(reasons, r -> r.indicator_id = 'employment_rate')[1].value as employment_rate,
+                   list_filter(priority, p -> p.indicator_id = 'job_seekers')[1].value as job_seekers
+            from programmes.priority_neighbourhoods_targets
+            """
+        ).pl()
+    assert got.height == published.height == 105 and set(got["unit"]) == {"qpv"}
+    joined = got.join(published, on="code", suffix="_file")
+    assert joined.height == 105 and joined["commune_code"].null_count() == 0
+    for column in ("youth_index", "employment_rate", "job_seekers"):
+        assert joined[column].equals(joined[f"{column}_file"], check_names=False), column
+    # eligibility by hand from the file: at least as many young as old; tier 1 when under half of the 15–64 work
+    expected = published.select(
+        "code",
+        pl.when(pl.col("youth_index") >= 1).then(pl.when(pl.col("employment_rate") < 50).then(1).otherwise(2)).alias("tier"),
+    )
+    assert dict(zip(got["code"], got["tier"])) == dict(zip(expected["code"], expected["tier"]))

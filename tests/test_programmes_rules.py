@@ -21,7 +21,10 @@ from pipelines.programmes.rules import (
     rule_tables,
 )
 
-PROGRAMMES = {"cafes", "medical_deserts", "mobility", "seniors", "priority_neighbourhoods"}
+PROGRAMMES = {
+    "cafes", "hospital_outreach", "medical_deserts", "mobility", "outreach_paca", "priority_neighbourhoods", "seniors",
+    "town_centres",
+}
 
 GOOD = """
 programme: {programme}
@@ -81,14 +84,20 @@ def test_every_programme_of_the_issue_has_a_valid_rule_file_and_its_models():
     for rule in rules.values():
         assert rule.version and rule.users and rule.eligibility and rule.priority
         assert rule.rule_file == f"pipelines/programmes/rules/{rule.programme}.yml"
-        assert set(rule.indicators) <= set(indicator_formulas())
+        assert set(rule.indicators) <= set(indicator_formulas(rule.unit))
 
 
 def test_the_cafes_rule_reads_as_the_issue_says():
     cafes = get_rules("cafes")
-    assert [(c.indicator, c.operator, c.threshold, c.tier) for c in cafes.eligibility] == [
+    assert [(c.indicator, c.operator, c.threshold, c.tier) for c in cafes.eligibility][:3] == [
         ("population", "<", 3500.0, None), ("cafe_count", "=", 0.0, 1), ("cafe_count", "=", 1.0, 2),
     ]  # fmt: skip
+    # in danger of losing its last café: a single one left after closures, in an ageing or a shrinking village
+    dangers = {c.indicator for c in cafes.eligibility if c.tier in (2, 3, 4)} - {"cafe_count"}
+    assert dangers == {"cafe_closures_3y", "share_75_plus", "population_change_rate"}
+    assert [(a.indicator, a.before, a.now, a.says) for a in cafes.alerts] == [
+        ("cafe_count", (">=", 1.0), ("=", 0.0), "lost its last café")
+    ]
     assert [p.indicator for p in cafes.priority] == ["population", "density_level", "dist_france_services_km", "frr_class"]
 
 
@@ -116,7 +125,7 @@ def test_rule_tables_lay_out_criteria_and_weights_for_dbt(tmp_path):
 
 
 def test_unknown_programme_lists_the_known_ones():
-    known = "cafes, medical_deserts, mobility, priority_neighbourhoods, seniors"
+    known = ", ".join(sorted(PROGRAMMES))
     with pytest.raises(ProgrammeRuleError, match=f"unknown programme 'cafe'; the programmes are: {known}"):
         get_rules("cafe")
 

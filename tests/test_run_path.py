@@ -16,7 +16,7 @@ import pytest
 from pipelines.cli.status import render_status
 from pipelines.orchestration.run_path import execute, run_build, run_tick
 from pipelines.orchestration.schedules import sources_by_cadence
-from pipelines.programmes.rules import RULES_DIR
+from pipelines.programmes.rules import RULES_DIR, load_rules
 from pipelines.sample.insee_sirene import FILE_NAME as STOCK, write_parquet
 from pipelines.sources.snapshots import RawStore
 
@@ -62,7 +62,8 @@ def test_a_schedule_tick_publishes_and_a_sensor_request_with_nothing_new_skips_d
     rules = tmp_path / "rules"
     shutil.copytree(RULES_DIR, rules)
     text = (rules / "cafes.yml").read_text(encoding="utf-8")
-    text = text.replace("threshold: 3500", "threshold: 1000", 1).replace('version: "1.0"', 'version: "1.1"', 1)
+    version = load_rules()["cafes"].version
+    text = text.replace("threshold: 3500", "threshold: 1000", 1).replace(f'version: "{version}"', 'version: "edited"', 1)
     (rules / "cafes.yml").write_text(text, encoding="utf-8")
     monkeypatch.setenv("TERRITOIRES_RULES_DIR", str(rules))
     # ... a broken source upstream, and a real change in another one
@@ -91,7 +92,7 @@ def test_a_schedule_tick_publishes_and_a_sensor_request_with_nothing_new_skips_d
     left = set(changes.filter(pl.col("change") == "left")["commune_code"])
     assert left == set(before) - set(after) and left
     assert set(changes["previous_build_id"]) == {before_build}  # compared with the published list
-    assert set(changes["rule_version"]) == {"1.1"} and set(changes["previous_rule_version"]) == {"1.0"}
+    assert set(changes["rule_version"]) == {"edited"} and set(changes["previous_rule_version"]) == {version}
 
     # the sensor: a file re-published upstream with the same bytes
     published = home.warehouse.stat()

@@ -63,7 +63,7 @@ def usage_error(tmp_path: Path, args: list[str], option: str) -> None:
 
 @pytest.mark.parametrize("bad", HOSTILE_IDS)
 def test_sources_refuses_unknown_ids(home, tmp_path, bad):
-    refused_cleanly(tmp_path, ["sources", "--source", bad], f"unknown source '{bad}'", "known sources: anct_france_services")
+    refused_cleanly(tmp_path, ["sources", "--source", bad], f"unknown source '{bad}'", "known sources: anct_centres, anct_france_services")
 
 
 @pytest.mark.parametrize("bad", HOSTILE_IDS)
@@ -138,7 +138,7 @@ def test_target_area_codes_are_looked_up_not_pasted(home, tmp_path, option, bad)
 
 @pytest.mark.parametrize("bad", [SQL_ID, "../../etc/passwd", "99999", "", "2A004' or '1'='1"])
 def test_target_explain_refuses_unknown_communes(home, tmp_path, bad):
-    refused_cleanly(tmp_path, ["target", "cafes", "--explain", bad], "is not in programmes.\"cafes_targets\"")
+    refused_cleanly(tmp_path, ["target", "cafes", "--explain", bad], "is not one of the commune units of programmes.\"cafes_targets\"")
 
 
 @pytest.mark.parametrize("bad", ["99999999999999999999", "1000001", "abc", "-1", "1e3", "", "0x10"])

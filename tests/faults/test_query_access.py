@@ -169,7 +169,8 @@ def build_warehouse(path: Path, rows: int = 300_000) -> Path:
                        (i % 997)::double as value, (i % 997)::double as numerator, 1.0::double as denominator
                 from range({rows}) t(i);
             create table programmes.cafes_targets as
-                select code as commune_code, name as commune_name, departement_code, region_code, population,
+                select 'cafes' as programme, 'commune' as unit, code, name, code as commune_code, name as commune_name,
+                       departement_code, region_code, population,
                        true as eligible, 1 as tier, 50.0 as score, row_number() over (order by code) as rank_france,
                        row_number() over (order by code) as rank_departement, 'village sans café' as reason_summary,
                        '1.0' as rule_version, null::varchar[] as reasons, null::varchar[] as priority

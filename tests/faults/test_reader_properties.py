@@ -1350,7 +1350,7 @@ def test_an_unknown_reader_name_is_a_parse_error_listing_the_known_ones(name):
     with pytest.raises(ParseError) as refused:
         get_reader(name)
     assert f"no reader named '{name}'" in str(refused.value)
-    assert "known readers: anct_france_services, anct_frr" in str(refused.value)
+    assert "known readers: anct_centres, anct_france_services, anct_frr" in str(refused.value)
 
 
 # ----------------------------------------------------------------------------- tests: commune codes
