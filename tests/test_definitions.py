@@ -12,7 +12,9 @@ from pipelines.sources.catalogue import load_catalogue
 RAW_ASSETS = {f"raw/{source_id}" for source_id in load_catalogue()}
 MART_ASSETS = {
     "geo/commune", "geo/commune_passage", "geo/departement", "geo/epci", "geo/region",
+    "geo/arrondissement", "geo/canton", "geo/zone_emploi", "geo/unite_urbaine", "geo/aire_attraction", "geo/bassin_vie",
     "indicators/catalogue", "indicators/categories", "indicators/commune", "indicators/long",
+    "indicators/published_comparison",
 }  # fmt: skip
 
 

@@ -12,7 +12,8 @@ from pipelines.settings import DBT_PROJECT_DIR
 
 pytestmark = pytest.mark.integration
 
-LEVELS = {"commune", "epci", "departement", "region", "france"}
+LEVELS = {"commune", "epci", "departement", "region", "france",
+          "arrondissement", "canton", "zone_emploi", "unite_urbaine", "aire_attraction", "bassin_vie"}
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,9 @@ def test_population_totals_are_kept_at_every_level(warehouse, territory):
                 [vintage],
             ).fetchall()
         )
-        assert sums == {level: total for level in ("commune", "epci", "departement", "region", "france")}
+        levels = ("commune", "epci", "departement", "region", "france", "arrondissement", "canton", "zone_emploi",
+                  "unite_urbaine", "aire_attraction", "bassin_vie")  # fmt: skip
+        assert sums == {level: total for level in levels}
 
 
 def test_change_rate_at_epci_level_is_a_ratio_of_sums_not_a_mean_of_ratios(warehouse):

@@ -181,6 +181,16 @@ def test_codes_are_quoted_strings_and_tiers_have_no_gaps(tmp_path):
     refused(tmp_path, GOOD.replace("tier: 2", "tier: 3"), "tiers must be numbered 1, 2, … without gaps, got [1, 3]")
 
 
+def test_filters_on_insee_levels_are_checked_like_the_others(tmp_path):
+    refused(tmp_path, GOOD + "filters:\n  zones_emploi: [2710, '27100']\n  bassins_vie: ['71153; drop']\n  cantons: ['0108']\n",
+            "filters.zones_emploi: code 2710 must be a quoted string",
+            "'27100' is not a 4-digit zone d'emploi 2020 code", "'71153; drop' is not a bassin de vie 2022 code")  # fmt: skip
+    refused(tmp_path, GOOD + "filters:\n  zone_emploi: ['2710']\n", "unknown key(s) zone_emploi")
+    write_rule(tmp_path / "rules", GOOD + "filters:\n  zones_emploi: ['2710']\n  aires_attraction: ['000', '183']\n")
+    rules = load_rules(rules_dir=tmp_path / "rules")["trial"]
+    assert rules.filters["zones_emploi"] == ("2710",) and rules.filters["aires_attraction"] == ("000", "183")
+
+
 def test_programme_id_must_be_the_file_name_and_keys_known(tmp_path):
     refused(tmp_path, GOOD.replace("programme: {programme}", "programme: other"), "'other' must be the file's name")
     refused(tmp_path, GOOD.replace("priority:", "priorities:"), "unknown key(s) priorities")
@@ -237,3 +247,14 @@ def test_source_vintages_are_read_as_sources_and_vintages():
     ]
     assert parse_source_vintages("insee_sirene 2026-11") == [(("insee_sirene",), "2026-11")]
     assert parse_source_vintages(None) == []
+
+
+def test_every_filter_of_a_rule_file_is_tested_by_the_dbt_macro():
+    import re
+
+    from pipelines.programmes.rules import FILTER_COLUMNS, FILTER_PATTERNS
+    from pipelines.settings import DBT_PROJECT_DIR
+
+    macro = (DBT_PROJECT_DIR / "macros" / "programmes" / "programme_targets.sql").read_text(encoding="utf-8")
+    listed = dict(re.findall(r"\('([a-z_]+)', '([a-z_]+_code)'\)", macro.split("macro programme_filter_columns")[1]))
+    assert listed == FILTER_COLUMNS and set(FILTER_COLUMNS) == set(FILTER_PATTERNS)

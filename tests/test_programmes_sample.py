@@ -286,12 +286,24 @@ def filtered_build(sample_build, tmp_path_factory):
     shutil.copytree(source.root, root / "home", ignore=shutil.ignore_patterns("dagster"))
     home = DataHome(root / "home").ensure()
     before = targets(home.work_db, "cafes")
-    with duckdb.connect(str(home.work_db)) as con:  # as if the rule file said so
+    with duckdb.connect(str(home.work_db)) as con:  # as if the rule files said so
         con.execute(
             "update raw.programme_rules__programmes set departements = ['71'], version = '1.1-test' where programme = 'cafes'"
         )
+        # seniors limited to one zone d'emploi (INSEE's levels filter as the others do)
+        con.execute(
+            "update raw.programme_rules__programmes set zones_emploi = ['2730'], version = '2.1-test' where programme = 'seniors'"
+        )
     run_programme_models(home, root)
     return home, before
+
+
+def test_a_filter_on_an_insee_level_keeps_the_programme_in_that_zone(filtered_build):
+    home, _ = filtered_build
+    seniors = targets(home.work_db, "seniors")
+    in_zone = set(read(home.work_db, "select commune_code from geo.commune where zone_emploi_code = '2730'")["commune_code"])
+    assert in_zone and set(seniors.filter(pl.col("in_area"))["code"]) == in_zone
+    assert set(seniors.filter(pl.col("eligible"))["code"]) <= in_zone
 
 
 def test_filters_keep_the_programme_in_its_area_and_changes_name_the_rule_versions(filtered_build):

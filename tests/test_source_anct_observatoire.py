@@ -119,7 +119,7 @@ BROKEN = [
         id="title-lines-only",
     ),
     pytest.param(
-        FRR, lambda b: b + b.splitlines()[1] + b"\n", ["key (DATASET, INDIC, codgeo, an, DIMENSIONS)", "DATASET='frr'"],
+        FRR, lambda b: b + b.splitlines()[1] + b"\n", ["key (DATASET, INDIC, NIVGEO, codgeo, an, DIMENSIONS)", "DATASET='frr'"],
         id="duplicated-row",
     ),
 ]

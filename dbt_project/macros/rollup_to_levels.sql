@@ -4,7 +4,9 @@
    denominator, flag, has_split, source_vintages, and optionally commune_value (the value
    to show at commune level when the formula has nothing to divide by, e.g. the APL DREES
    publishes for a commune whose standardised population is 0).
-   geography: commune_code, epci_code, departement_code, region_code, population.
+   geography: commune_code, population and the key of every level of rollup_level_keys()
+   (epci_code, departement_code, region_code, arrondissement_code … bassin_vie_code). A
+   commune whose key is null (a level never loaded) is in no area of that level.
 
    Numerators and denominators are summed at each level over the communes where both are
    known (for flags: where the flag is known); the value is then recomputed from the sums
@@ -13,20 +15,30 @@
    value is known; a level whose coverage is below the indicator's min_coverage (seed, else
    the var min_coverage) gets no value rather than one biased towards the communes that
    have it. Indicators whose `levels` is 'commune' stay at commune level. #}
+{# The levels indicators are published at, and the column of geo.commune each is keyed on. #}
+{% macro rollup_level_keys() %}
+{{ return([
+    ('commune', 'commune_code'), ('epci', 'epci_code'), ('departement', 'departement_code'),
+    ('region', 'region_code'), ('france', "'FR'"),
+    ('arrondissement', 'arrondissement_code'), ('canton', 'canton_code'), ('zone_emploi', 'zone_emploi_code'),
+    ('unite_urbaine', 'unite_urbaine_code'), ('aire_attraction', 'aire_attraction_code'), ('bassin_vie', 'bassin_vie_code'),
+]) }}
+{% endmacro %}
+
 {% macro rollup_to_levels(parts, geography) %}
-{% set rollup_levels = [('commune', 'commune_code'), ('epci', 'epci_code'), ('departement', 'departement_code'), ('region', 'region_code'), ('france', "'FR'")] %}
+{% set rollup_levels = rollup_level_keys() %}
+{% set area_keys = [] %}
+{% for level, key in rollup_levels if key.endswith('_code') and key != 'commune_code' %}{% do area_keys.append(key) %}{% endfor %}
 with geography as (
-    select commune_code, epci_code, departement_code, region_code, coalesce(population, 0) as population
+    select commune_code, {{ area_keys | join(', ') }}, coalesce(population, 0) as population
     from {{ geography }}
 ),
 
 parts as (
     select
         p.*,
-        g.epci_code,
-        g.departement_code,
-        g.region_code,
-        g.population as commune_population,
+        {% for key in area_keys %}g.{{ key }},
+        {% endfor %}g.population as commune_population,
         case
             when d.formula in ('sum', 'category') then p.numerator is not null
             when d.formula = 'flag' then p.flag is not null
@@ -48,7 +60,7 @@ definitions as (
 -- One row per indicator, vintage and commune whose value is known (categories count once).
 known_communes as (
     select distinct indicator_id, vintage, commune_code, commune_population,
-           epci_code, departement_code, region_code
+           {{ area_keys | join(', ') }}
     from parts
     where is_known
 ),

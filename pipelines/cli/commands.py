@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from pipelines.settings import DataHome, data_home, quiet_telemetry
+from pipelines.warehouse.levels import LEVELS as EXPORT_LEVELS
 
 quiet_telemetry()
 
@@ -496,7 +497,7 @@ def target(
 
 
 @main.command()
-@click.option("--level", "levels", multiple=True, type=click.Choice(["commune", "epci", "departement", "region", "france"]), help="Only this level (repeatable).")
+@click.option("--level", "levels", multiple=True, type=click.Choice(EXPORT_LEVELS), help="Only this level (repeatable).")
 @click.option("--indicator", "indicators", multiple=True, help="Only this indicator id (repeatable, or comma-separated).")
 @click.option("--programme", "programmes", multiple=True, help="This programme's tables (repeatable, or comma-separated).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["parquet", "csv", "geojson", "xlsx"]), help="File format (repeatable)  [default: parquet, csv, geojson]")

@@ -12,6 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import duckdb
 
 from pipelines.orchestration.run_path import BuildResult, run_build
+from pipelines.warehouse.levels import ZONING_LEVELS
 from pipelines.warehouse.publish import SAMPLE_NOTICE
 from pipelines.orchestration.resources import SAMPLE_MARKER
 from pipelines.sample import write_sample
@@ -69,6 +70,7 @@ def summarise_warehouse(home: DataHome) -> str:
             "select indicator_id, array_to_string(vintages, ', ') from indicators.catalogue order by 1"
         ).fetchall()
         merged = con.execute("select count(*) from geo.commune_passage where link_type <> 'same_code'").fetchone()[0]
+        zonings = [(level, con.execute(f"select count(*) from geo.{level}").fetchone()[0]) for level in ZONING_LEVELS]
     lines = [
         "territoires demo — SAMPLE DATA (a fictitious territory)",
         f"  warehouse   {home.warehouse}",
@@ -79,6 +81,7 @@ def summarise_warehouse(home: DataHome) -> str:
         f"  geography {geography}: {counts['geo.commune']} communes, {counts['geo.epci']} EPCI, "
         f"{counts['geo.departement']} départements, {counts['geo.region']} régions",
         f"  commune passage: {counts['geo.commune_passage']} codes, {merged} of them mapped onto another commune",
+        "  INSEE levels: " + ", ".join(f"{count} {level}" for level, count in zonings),
         f"  indicators.long: {counts['indicators.long']} rows",
     ]
     lines += [f"    {indicator_id:<26} vintages {vintages}" for indicator_id, vintages in indicators]

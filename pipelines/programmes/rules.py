@@ -64,7 +64,20 @@ FILTER_PATTERNS = {
     "regions": (r"^[0-9]{2}$", "a 2-character région code such as '27'"),
     "departements": (r"^([0-9]{2}|2[AB]|97[1-6])$", "a département code such as '71', '2A' or '974'"),
     "epcis": (r"^[0-9]{9}$", "a 9-digit EPCI SIREN such as '200070795'"),
+    # INSEE's levels (geo.commune's columns; codes as in the table d'appartenance)
+    "arrondissements": (r"^([0-9]{3}|2[AB][0-9]|97[1-6][0-9])$", "an arrondissement code such as '711' or '9742'"),
+    "cantons": (r"^[0-9A-Z]{4,5}$", "a canton-ville code such as '7107' or '97401'"),
+    "zones_emploi": (r"^[0-9]{4}$", "a 4-digit zone d'emploi 2020 code such as '2710'"),
+    "unites_urbaines": (r"^[0-9][0-9A-Z][0-9]{3}$", "an unité urbaine 2020 code such as '71401' or '71000'"),
+    "aires_attraction": (r"^[0-9][0-9A-Z][0-9]$", "an aire d'attraction 2020 code such as '183' or '000'"),
+    "bassins_vie": (r"^([0-9]{2}|2[AB])[0-9]{3}$", "a bassin de vie 2022 code such as '71153'"),
 }
+# The column of programmes' units (geo.commune's) each filter tests.
+FILTER_COLUMNS = {
+    "regions": "region_code", "departements": "departement_code", "epcis": "epci_code",
+    "arrondissements": "arrondissement_code", "cantons": "canton_code", "zones_emploi": "zone_emploi_code",
+    "unites_urbaines": "unite_urbaine_code", "aires_attraction": "aire_attraction_code", "bassins_vie": "bassin_vie_code",
+}  # fmt: skip
 PROGRAMME_ID = re.compile(r"[a-z][a-z0-9_]*")
 MAX_RANK_THRESHOLD = 2**31 - 1  # rank_threshold is an INTEGER column
 
@@ -330,7 +343,7 @@ class _FileChecker:
         if data is None:
             return filters
         if not isinstance(data, dict):
-            self.problem("filters", "must be a mapping with optional regions, departements, epcis lists")
+            self.problem("filters", f"must be a mapping with optional lists {', '.join(FILTER_PATTERNS)}")
             return filters
         self.unknown_keys("filters", data, set(FILTER_PATTERNS))
         for name, (pattern, example) in FILTER_PATTERNS.items():
@@ -524,7 +537,7 @@ def check_dbt_models(rules: dict[str, ProgrammeRules], models_dir: Path | None =
 
 PROGRAMME_SCHEMA = {
     "programme": pl.Utf8, "title": pl.Utf8, "version": pl.Utf8, "users": pl.Utf8, "description": pl.Utf8, "unit": pl.Utf8,
-    "regions": pl.List(pl.Utf8), "departements": pl.List(pl.Utf8), "epcis": pl.List(pl.Utf8),
+    **{name: pl.List(pl.Utf8) for name in FILTER_PATTERNS},
     "rank_threshold": pl.Int32, "rule_file": pl.Utf8, "rule_sha256": pl.Utf8,
 }  # fmt: skip
 CRITERION_SCHEMA = {

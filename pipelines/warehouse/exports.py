@@ -32,8 +32,8 @@ import duckdb
 from pipelines.sources import failpoints
 from pipelines.sources.catalogue import load_catalogue
 from pipelines.sources.durable import fsync_dir, fsync_file
+from pipelines.warehouse.levels import LEVELS, ZONING_LEVELS
 
-LEVELS = ("commune", "epci", "departement", "region", "france")
 FORMATS = ("parquet", "csv", "geojson", "xlsx")
 DEFAULT_FORMATS = ("parquet", "csv", "geojson")
 TABLE_FORMATS = ("parquet", "csv", "xlsx")
@@ -49,6 +49,7 @@ GEO_TABLES = {
     "epci": ("geo.epci",),
     "departement": ("geo.departement",),
     "region": ("geo.region",),
+    **{level: (f"geo.{level}",) for level in ZONING_LEVELS},
 }
 GEOJSON_FILE = "communes.geojson"
 REFERENCE_POINTS = "intermediate.int_commune_reference_points"
@@ -274,9 +275,13 @@ def plan_datasets(con: duckdb.DuckDBPyConnection, selection: ExportSelection) ->
                 Dataset("indicators_commune", "indicators.commune",
                         f"select {columns} from indicators.commune order by commune_code")
             )  # fmt: skip
+        existing = {f"{schema}.{name}" for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema = 'geo'"
+        ).fetchall()}  # fmt: skip
         for level, tables in GEO_TABLES.items():
             if selection.wants_level(level):
-                datasets += [Dataset(t.replace(".", "_"), t, f"select * from {t} order by all") for t in tables]
+                # a warehouse built before INSEE's levels existed has no geo.<zoning> table
+                datasets += [Dataset(t.replace(".", "_"), t, f"select * from {t} order by all") for t in tables if t in existing]
     if selection.wants_programmes:
         datasets += _programme_datasets(con, selection.programmes)
     return datasets

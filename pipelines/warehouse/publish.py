@@ -38,7 +38,8 @@ PUBLISH_CHECKS: tuple[tuple[str, str], ...] = (
     ("indicators.long is not empty", "select (count(*) = 0)::int from indicators.long"),
     (
         "indicators.long has every level",
-        "select 5 - count(distinct level) from indicators.long",
+        "select 5 - count(distinct level) filter (where level in ('commune', 'epci', 'departement', 'region', 'france')) "
+        "from indicators.long",
     ),
     (
         "population at France level equals the sum of communes",
@@ -48,6 +49,31 @@ PUBLISH_CHECKS: tuple[tuple[str, str], ...] = (
                    sum(value) filter (where level = 'france') as france
             from indicators.long where indicator_id = 'population' group by vintage
         ) where communes <> france
+        """,
+    ),
+    (
+        # Every commune is in one area of each level (INSEE's levels included once loaded),
+        # but a few island communes are in no EPCI: those are added back at that level.
+        "population of the areas of each level sums to France's",
+        """
+        with population as (
+            select level, code, vintage, value from indicators.long where indicator_id = 'population'
+        ),
+        outside_epci as (
+            select p.vintage, sum(p.value) as population
+            from population as p join geo.commune as g on g.commune_code = p.code
+            where p.level = 'commune' and g.epci_code is null
+            group by all
+        ),
+        levels as (
+            select level, vintage, sum(value) as population
+            from population where level not in ('commune', 'france') group by all
+        )
+        select count(*)
+        from levels as l
+        join population as f on f.level = 'france' and f.vintage = l.vintage
+        left join outside_epci as o on l.level = 'epci' and o.vintage = l.vintage
+        where abs(l.population + coalesce(o.population, 0) - f.value) > 0.5
         """,
     ),
 )

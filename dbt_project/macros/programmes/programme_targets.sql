@@ -40,16 +40,18 @@ units as (
         u.epci_code,
         u.population,
         u.geography_vintage,
-        -- no filter: everywhere; otherwise in any of the listed régions, départements or EPCI
+        -- no filter: everywhere; otherwise in any of the listed areas (régions, départements,
+        -- EPCI or INSEE's zones: the commune holding the unit is)
         coalesce(
-            {{ list_size('rule.regions') }} + {{ list_size('rule.departements') }} + {{ list_size('rule.epcis') }} = 0
-            or {{ list_has('rule.regions', 'u.region_code') }}
-            or {{ list_has('rule.departements', 'u.departement_code') }}
-            or {{ list_has('rule.epcis', 'u.epci_code') }},
+            {% for name, column in programme_filter_columns() %}{{ list_size('rule.' ~ name) }}{% if not loop.last %} + {% endif %}{% endfor %} = 0
+            {% for name, column in programme_filter_columns() %}
+            or {{ list_has('rule.' ~ name, 'g.' ~ column) }}
+            {% endfor %},
             false
         ) as in_area
     from {{ ref('programmes_units') }} as u
     join rule on rule.unit = u.unit
+    left join {{ ref('geo_commune') }} as g on g.commune_code = u.commune_code
 ),
 
 unit_values as (
@@ -251,3 +253,13 @@ order by ranked.rank_france nulls last, ranked.code
         else round({{ expression }}, 3)::varchar
     end
 {%- endmacro %}
+
+{# Each filter of a rule file (pipelines/programmes/rules.py, FILTER_COLUMNS) and the column of
+   geo.commune it tests. #}
+{% macro programme_filter_columns() %}
+{{ return([
+    ('regions', 'region_code'), ('departements', 'departement_code'), ('epcis', 'epci_code'),
+    ('arrondissements', 'arrondissement_code'), ('cantons', 'canton_code'), ('zones_emploi', 'zone_emploi_code'),
+    ('unites_urbaines', 'unite_urbaine_code'), ('aires_attraction', 'aire_attraction_code'), ('bassins_vie', 'bassin_vie_code'),
+]) }}
+{% endmacro %}

@@ -3,8 +3,10 @@
 -- is taken over the communes whose value is known (here: whose quartiers all have a known
 -- population), coverage says how much of the area that is, and below the indicator's
 -- min_coverage the area has no value.
+{% set levels = [] %}
+{% for level, key in rollup_level_keys() if level != 'commune' %}{% do levels.append((level, key)) %}{% endfor %}
 with links as (
-    select q.*, g.epci_code, g.departement_code, g.region_code
+    select q.*{% for level, key in levels if key.endswith('_code') %}, g.{{ key }}{% endfor %}
     from {{ ref('int_qpv_communes') }} as q
     join {{ ref('geo_commune') }} as g using (commune_code)
     where g.zone in ('metro', 'drom')
@@ -14,7 +16,6 @@ parts as (
     select * from {{ ref('int_indicator_parts__qpv') }}
 ),
 
-{% set levels = [('epci', 'epci_code'), ('departement', 'departement_code'), ('region', 'region_code'), ('france', "'FR'")] %}
 areas as (
     {% for level, key in levels %}
     select

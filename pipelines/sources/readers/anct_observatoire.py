@@ -7,14 +7,25 @@ locales, CartoSanté) export the same way with title lines above a ``Code;Libell
 and several indicators side by side: :func:`parse_export` and :func:`stack_values` read both.
 
 Every file of a vintage is stacked into one ``values`` frame: DATASET, INDIC, NIVGEO (``com``
-and the COG year, i.e. the vintage), codgeo, libgeo, an, DIMENSIONS (the other dimension
-columns as ``name=value;…``), VALEUR (as published: ``-9999`` and ``N/A - …`` are kept for
-staging to flag), FILE_NAME and FILE_SHA256 (the file each row came from).
+and the COG year, i.e. the vintage, for communes; the warehouse's level id, such as
+``bassin_vie``, for an export at another level), codgeo, libgeo, an, DIMENSIONS (the other
+dimension columns as ``name=value;…``), VALEUR (as published: ``-9999`` and ``N/A - …`` are
+kept for staging to flag), FILE_NAME and FILE_SHA256 (the file each row came from).
+
+Exports of those portals are often at another level than the commune: their title lines say
+which (``Référentiel géographique : France par bassin de vie``), and the values are kept at
+that level (:data:`LEVEL_TITLES`), never read as communes' values. A bassin de vie's code is
+the code of its central commune: without the title, such a file would pass for communes.
+A file named ``<dataset>.csv`` (no ``__<indicator>``) is a wide export: every column but the
+code, label and year is an indicator, named by its header (``Taux de pauvreté 2021``); a
+trailing year in that header becomes ``an``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +41,16 @@ YEAR_HEADER = "an"
 # Geoclip exports put at most a few title lines above the header.
 MAX_TITLE_LINES = 5
 COLUMNS = ("DATASET", "INDIC", "NIVGEO", "codgeo", "libgeo", "an", "DIMENSIONS", "VALEUR", "FILE_NAME", "FILE_SHA256")
+# What the title lines of a Geoclip export say of its level (accents and case ignored), and
+# the warehouse's level id; the commune level is "com<vintage>". The longest match wins.
+LEVEL_TITLES = {
+    "commune": None, "bassin de vie": "bassin_vie", "zone d'emploi": "zone_emploi", "zone d emploi": "zone_emploi",
+    "unite urbaine": "unite_urbaine", "aire d'attraction": "aire_attraction", "aire d attraction": "aire_attraction",
+    "arrondissement": "arrondissement", "canton": "canton", "epci": "epci", "intercommunalite": "epci",
+    "departement": "departement", "region": "region",
+}  # fmt: skip
+# Levels whose codes are commune codes (a bassin de vie is named after its central commune).
+COMMUNE_CODED_LEVELS = (None, "bassin_vie")
 
 
 def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str, tuple[pl.DataFrame, Path]]:
@@ -50,11 +71,16 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
         where = describe(source, vintage, path)
         dataset, indicator = pair_of(path, where)
         data = read_bytes(path)
+        level = export_level(data, where)
         values = stack_values(parse_export(data, where), where, dataset, indicator)
-        _check_commune_codes(values, where)
+        if indicator is None:
+            values = _year_from_header(values)
+        if level in COMMUNE_CODED_LEVELS:
+            # the portals' pseudo-codes of the COM without a bassin de vie (977ZZ, 978ZZ) aside
+            _check_commune_codes(values if level is None else values.filter(~pl.col("codgeo").str.contains(r"^[0-9]{3}ZZ$")), where)
         frames.append(
             values.with_columns(
-                NIVGEO=pl.lit(f"com{vintage}"),
+                NIVGEO=pl.lit(level or f"com{vintage}"),
                 FILE_NAME=pl.lit(path.name),
                 FILE_SHA256=pl.lit(hashlib.sha256(data).hexdigest()),
             ).select(COLUMNS)
@@ -65,14 +91,46 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     return {"values": (pl.concat(frames, how="vertical"), csv_files[0])}
 
 
-def pair_of(path: Path, where: str) -> tuple[str, str]:
-    """(dataset, indicator) from a file name <dataset>__<indicator>.csv."""
+def pair_of(path: Path, where: str) -> tuple[str, str | None]:
+    """(dataset, indicator) from a file name <dataset>__<indicator>.csv; (dataset, None) for
+    <dataset>.csv, a wide export of several indicators."""
     parts = path.name[: -len(".csv")].split("__")
+    if len(parts) == 1 and parts[0]:
+        return parts[0], None
     if len(parts) != 2 or not all(parts):
         raise ParseError(
-            f"{where}: the file name does not say which indicator it holds; name it <dataset>__<indicator>.csv"
+            f"{where}: the file name does not say which indicator it holds; name it <dataset>__<indicator>.csv "
+            "(or <dataset>.csv for a wide export of several indicators)"
         )
     return parts[0], parts[1]
+
+
+def export_level(data: bytes, where: str) -> str | None:
+    """The level a Geoclip export's title lines name (None: communes, or no title said)."""
+    text = data[:4096].decode("utf-8-sig", errors="replace")
+    for line in text.splitlines()[:MAX_TITLE_LINES]:
+        plain = _plain(line.split(";", 1)[0])
+        if plain.split(" ", 1)[0] in CODE_HEADERS:
+            break  # the header: no title said
+        if "referentiel geographique" in plain or plain.startswith(("france par", "niveau geographique")):
+            said = plain.split(":", 1)[-1]
+            matches = [title for title in LEVEL_TITLES if re.search(rf"\b{re.escape(title)}s?\b", said)]
+            if not matches:
+                raise ParseError(f"{where}: the export is at a level territoires does not know ({line.strip()[:80]!r})")
+            return LEVEL_TITLES[max(matches, key=len)]
+    return None
+
+
+def _plain(text: str) -> str:
+    """Lower case, without accents, apostrophes unified: 'Référentiel géographique' → 'referentiel geographique'."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip().lower()
+
+
+def _year_from_header(values: pl.DataFrame) -> pl.DataFrame:
+    """A wide export's trailing year ('Taux de pauvreté 2021') as ``an`` when the file has no year column."""
+    year = pl.col("INDIC").str.extract(r"\s((?:19|20)[0-9]{2})\s*$", 1)
+    return values.with_columns(pl.coalesce(pl.col("an"), year).alias("an"))
 
 
 def parse_export(data: bytes, where: str) -> pl.DataFrame:

@@ -1,9 +1,10 @@
 {{ config(alias='long') }}
--- Every indicator at every level (commune, epci, departement, region, france), every vintage,
--- on the target geography. France means metropolitan France and the DROM (the scope of the
--- INSEE statistics behind the indicators); the COM have no indicators.
+-- Every indicator at every level (commune, epci, departement, region, france and INSEE's
+-- arrondissement, canton, zone_emploi, unite_urbaine, aire_attraction, bassin_vie), every
+-- vintage, on the target geography. France means metropolitan France and the DROM (the
+-- scope of the INSEE statistics behind the indicators); the COM have no indicators.
 with geography as (
-    select commune_code, epci_code, departement_code, region_code, population
+    select *
     from {{ ref('geo_commune') }}
     where zone in ('metro', 'drom')
 ),

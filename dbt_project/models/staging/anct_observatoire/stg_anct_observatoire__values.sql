@@ -16,7 +16,11 @@ renamed as (
         DATASET as dataset,
         INDIC as indicator,
         NIVGEO as geography_level,
-        {{ normalise_commune_code('codgeo') }} as commune_code,
+        -- the warehouse's level of the row: commune (NIVGEO com<year>) or the level an export
+        -- of another portal says it is at (bassin_vie, zone_emploi…)
+        case when NIVGEO like 'com%' then 'commune' else NIVGEO end as level,
+        case when NIVGEO like 'com%' then {{ normalise_commune_code('codgeo') }} else trim(codgeo) end as code,
+        case when NIVGEO like 'com%' then {{ normalise_commune_code('codgeo') }} end as commune_code,
         libgeo as commune_name,
         try_cast(an as integer) as year,
         DIMENSIONS as dimensions,

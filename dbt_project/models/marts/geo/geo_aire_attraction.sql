@@ -1,0 +1,2 @@
+{{ config(alias='aire_attraction') }}
+{{ geo_level('aire_attraction') }}

@@ -1,0 +1,2 @@
+{{ config(alias='arrondissement') }}
+{{ geo_level('arrondissement') }}

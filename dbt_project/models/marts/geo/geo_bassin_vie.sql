@@ -1,0 +1,2 @@
+{{ config(alias='bassin_vie') }}
+{{ geo_level('bassin_vie') }}

@@ -1,0 +1,2 @@
+{{ config(alias='canton') }}
+{{ geo_level('canton') }}

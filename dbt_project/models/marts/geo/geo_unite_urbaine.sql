@@ -1,0 +1,2 @@
+{{ config(alias='unite_urbaine') }}
+{{ geo_level('unite_urbaine') }}

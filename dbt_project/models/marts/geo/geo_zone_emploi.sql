@@ -1,0 +1,2 @@
+{{ config(alias='zone_emploi') }}
+{{ geo_level('zone_emploi') }}
