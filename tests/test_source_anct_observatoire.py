@@ -14,6 +14,7 @@ from pipelines.sample import build_territory
 from pipelines.settings import DataHome
 from pipelines.sources.catalogue import get_source
 from pipelines.sources.readers.anct_observatoire import parse_export, read, stack_values
+from pipelines.sources.readers.common import ParseError
 
 SOURCE = "anct_observatoire"
 VINTAGE = sample.VINTAGE
@@ -45,6 +46,52 @@ def test_parses_the_geoclip_exports_of_other_portals(real_data):
     assert value(ageing, "01004", "Part des pers. âgées de 75 ans ou + 2022") == "8.4"
     assert value(ageing, "23008", "Part des pers. âgées de 75 ans ou + 2022") == "16"
     assert ageing.filter(ageing["codgeo"] == "23008")["libgeo"].unique().to_list() == ["Aubusson"]
+
+
+@pytest.mark.real_data
+def test_the_real_exports_are_read_at_the_level_their_title_says(real_data, tmp_path):
+    folder = real_data / "indicateurs-export"
+    files = []
+    for name, dataset in (("health.csv", "cartosante"), ("social_determinants.csv", "statistiques_locales")):
+        files.append(tmp_path / f"{dataset}.csv")  # a wide export: <dataset>.csv
+        files[-1].write_bytes((folder / name).read_bytes())
+    values = read(files, "2025")["values"][0]
+    assert values["NIVGEO"].unique().to_list() == ["bassin_vie"]  # never taken for communes
+    aubusson = {r["INDIC"]: (r["an"], r["VALEUR"]) for r in values.filter(values["codgeo"] == "23008").iter_rows(named=True)}
+    assert aubusson["Taux de pauvreté 2021"] == ("2021", "21.5") and aubusson["APL Médecins généralistes 2023"] == ("2023", "3.6")
+    assert set(values["DATASET"]) == {"cartosante", "statistiques_locales"}
+
+
+@pytest.mark.parametrize(
+    ("title", "level"),
+    [
+        ("Référentiel géographique : France par bassin de vie", "bassin_vie"),
+        ("Référentiel géographique : France par zone d\u2019emploi", "zone_emploi"),
+        ("Référentiel géographique : France par unités urbaines", "unite_urbaine"),
+        ("Référentiel géographique : France par département", "departement"),
+        ("Référentiel géographique : France par commune", None),
+        (None, None),
+    ],
+)
+def test_the_title_of_an_export_says_its_level(title, level):
+    from pipelines.sources.readers.anct_observatoire import export_level
+
+    head = f"CartoSanté; ; \n{title}; ; \n" if title else ""
+    assert export_level((head + "Code;Libellé;Taux 2021\n01004;Ambérieu;3\n").encode(), "x.csv") == level
+
+
+def test_an_export_at_an_unknown_level_is_refused(tmp_path):
+    path = tmp_path / "cartosante.csv"
+    path.write_text("CartoSanté; ; \nRéférentiel géographique : France par territoire de santé; ; \nCode;Libellé;Taux 2021\n01;Ain;3\n")
+    with pytest.raises(ParseError, match="cartosante.csv: the export is at a level territoires does not know"):
+        read([path], "2025")
+
+
+def test_a_commune_export_with_codes_that_lost_their_zero_is_still_refused(tmp_path):
+    path = tmp_path / "statistiques_locales.csv"
+    path.write_text("Statistiques locales; ; \nRéférentiel géographique : France par commune; ; \nCode;Libellé;Taux 2021\n1004;Ambérieu;3\n")
+    with pytest.raises(ParseError, match="leading zeros lost"):
+        read([path], "2025")
 
 
 # ------------------------------------------------------------------------------ sample

@@ -113,8 +113,8 @@ def export_level(data: bytes, where: str) -> str | None:
         if plain.split(" ", 1)[0] in CODE_HEADERS:
             break  # the header: no title said
         if "referentiel geographique" in plain or plain.startswith(("france par", "niveau geographique")):
-            said = plain.split(":", 1)[-1]
-            matches = [title for title in LEVEL_TITLES if re.search(rf"\b{re.escape(title)}s?\b", said)]
+            said = _singular(plain.split(":", 1)[-1])  # "unités urbaines" as "unite urbaine"
+            matches = [title for title in LEVEL_TITLES if re.search(rf"\b{re.escape(title)}\b", said)]
             if not matches:
                 raise ParseError(f"{where}: the export is at a level territoires does not know ({line.strip()[:80]!r})")
             return LEVEL_TITLES[max(matches, key=len)]
@@ -125,6 +125,10 @@ def _plain(text: str) -> str:
     """Lower case, without accents, apostrophes unified: 'Référentiel géographique' → 'referentiel geographique'."""
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip().lower()
+
+
+def _singular(text: str) -> str:
+    return " ".join(word.removesuffix("s") for word in text.split())
 
 
 def _year_from_header(values: pl.DataFrame) -> pl.DataFrame:
