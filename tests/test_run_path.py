@@ -167,3 +167,29 @@ def test_a_failed_fetch_shows_as_failing_and_the_build_goes_on(sample_build_copy
     served = RawStore(sample_build_copy.root).snapshots("anct_frr", "2025")[0].fetched_at[:10]
     assert "raw/anct_frr · latest_fetch_succeeded: 2025: fetch failed" in warning
     assert "the mirror has no file" in warning and f"serving the snapshot of {served}" in warning
+
+
+def test_an_offline_build_starts_runs_only_for_the_sources_with_something_to_load(sample_build_copy, mirror, tmp_path):
+    from click.testing import CliRunner
+
+    from pipelines.cli.commands import main
+
+    home = sample_build_copy
+    nothing = run_build(home, offline=True)
+    assert nothing.success and nothing.up_to_date
+    assert [run.description.split(":")[0] for run in nothing.runs] == ["transform"]  # no ingestion run at all
+    assert nothing.source_statuses["anct_frr"] == {"2025": "unchanged"}
+    assert nothing.source_statuses["insee_appartenance"] == {"2021": "missing", "2022": "missing", "2023": "missing",
+                                                             "2024": "missing", "2025": "unchanged", "2026": "unchanged"}  # fmt: skip
+
+    # a file given by hand: that source's vintage is loaded, in a run of its own, and only it
+    frr = mirror / "anct_frr" / "2025" / "liste-communes-FRR-juillet2025.csv"
+    changed = tmp_path / frr.name
+    changed.write_bytes(frr.read_bytes().replace(b"\n", b"\r\n"))  # same rows, other bytes
+    given = CliRunner().invoke(main, ["ingest", "anct_frr", "--vintage", "2025", "--file", str(changed)],
+                               env={"TERRITOIRES_HOME": str(home.root)})  # fmt: skip
+    assert given.exit_code == 0, given.output
+    one = run_build(home, offline=True)
+    assert one.success
+    assert [run.description.split(":")[0] for run in one.runs] == ["ingest anct_frr 2025", "transform"]
+    assert one.source_statuses["anct_frr"] == {"2025": "loaded"} and one.source_statuses["insee_bpe"]["2024"] == "unchanged"

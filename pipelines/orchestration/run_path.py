@@ -46,12 +46,16 @@ from pipelines.sources.errors import SourceError
 from pipelines.sources.snapshots import RawStore
 from pipelines.warehouse.disk import require_free_space
 from pipelines.warehouse.housekeeping import remove_leftovers
-from pipelines.warehouse.ingestion import known_vintages
+from pipelines.warehouse.ingestion import VintageOutcome, known_vintages
 from pipelines.warehouse.lock import data_home_lock
 
 DEFINITIONS_MODULE = "pipelines.orchestration.definitions"
 ASSET_JOB = "__ASSET_JOB"  # Dagster's job of every asset of the code location
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# On the ingestion runs of an offline, unforced build: the vintages of the run. A run whose
+# vintages all hold the snapshots already loaded (or none) has nothing to do offline: the
+# command-line build reports them unchanged without starting it (see `execute`).
+OFFLINE_VINTAGES_TAG = "territoires/offline_vintages"
 
 
 # ------------------------------------------------------------------------------ deciding
@@ -194,7 +198,10 @@ def plan_build(
                         "ops": {f"raw__{source.id}": {"config": op_config}},
                         "resources": _resources_config(request, ("warehouse", "sources", "home_lock")),
                     },
-                    tags={**base_tags, RANGE_START: first, RANGE_END: last},
+                    tags={
+                        **base_tags, RANGE_START: first, RANGE_END: last,
+                        **({OFFLINE_VINTAGES_TAG: ",".join(in_range)} if request.offline and not request.force else {}),
+                    },  # fmt: skip
                 )
             )
     if request.transform:
@@ -239,6 +246,8 @@ class BuildResult:
     notes: list[str] = field(default_factory=list)
     log_file: Path | None = None
     seconds: float = 0.0
+    # sources an offline build found with nothing to load, and their vintages' statuses (no run started)
+    current: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -282,7 +291,7 @@ class BuildResult:
 
     @property
     def source_statuses(self) -> dict[str, dict[str, str]]:
-        merged: dict[str, dict[str, str]] = {}
+        merged: dict[str, dict[str, str]] = {source: dict(statuses) for source, statuses in self.current.items()}
         for run in self.runs:
             for source, statuses in run.source_statuses.items():
                 merged.setdefault(source, {}).update(statuses)
@@ -432,8 +441,19 @@ def execute(
 
     with data_home_lock(home.lock_file, wait=wait, purpose=purpose, on_wait=waiting, on_acquired=acquired):
         with dg.DagsterInstance.get() as instance:
+            currents = _offline_and_current(home, requests)
             for n, request in enumerate(requests):
                 description = descriptions[n] if n < len(descriptions) else ""
+                current = currents.get(n)
+                if current:
+                    source_id, outcomes = current
+                    for outcome in outcomes:
+                        progress.report(
+                            "source", source=source_id, vintage=outcome.vintage, status=outcome.status, fetched={},
+                            bytes=0, seconds=0.0, detail=outcome.describe(), fetch_failed=False,
+                        )  # fmt: skip
+                    result.current.setdefault(source_id, {}).update({o.vintage: o.status for o in outcomes})
+                    continue
                 progress.report("run", description=description)
                 summary = execute_request(
                     instance, request, description=description, verbose=verbose, log_file=log_file
@@ -443,6 +463,38 @@ def execute(
                 on_run(summary)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _offline_and_current(home: DataHome, requests: Sequence[dg.RunRequest]) -> dict[int, tuple[str, list[VintageOutcome]]]:
+    """{request index: (source, outcome of each vintage)} for the offline ingestion runs that would
+    find every vintage unchanged or without snapshots; a run with work, or whose state cannot
+    be told, is not listed.
+
+    Asked under the data-home lock, before the first run starts (each source's state depends
+    on its own snapshots and loads only), with one read-only connection closed before any run.
+    """
+    wanted = {
+        n: (get_source(request.asset_selection[0].path[-1]), request.tags[OFFLINE_VINTAGES_TAG].split(","))
+        for n, request in enumerate(requests)
+        if request.tags.get(OFFLINE_VINTAGES_TAG) and len(request.asset_selection or []) == 1
+    }
+    if not wanted or not home.work_db.exists():
+        return {}
+    import duckdb
+
+    from pipelines.warehouse.ingestion import offline_status
+
+    store = RawStore(home.root)
+    found = {}
+    try:
+        with duckdb.connect(str(home.work_db), read_only=True) as con:
+            for n, (source, vintages) in wanted.items():
+                outcomes = [offline_status(con, store, source, vintage) for vintage in vintages]
+                if all(outcomes):
+                    found[n] = (source.id, outcomes)
+    except duckdb.Error:  # no meta tables yet, say: let the runs find out
+        return {}
+    return found
 
 
 def run_build(

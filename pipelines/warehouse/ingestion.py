@@ -441,6 +441,30 @@ def _ingest(con, store, fetcher, source, vintage, outcome: VintageOutcome, *, sa
         outcome.status, outcome.detail = LOADED, "; ".join(outcome.fetch_errors)
 
 
+def offline_status(con: duckdb.DuckDBPyConnection, store: RawStore, source: Source, vintage: str) -> VintageOutcome | None:
+    """What an offline ingestion of the vintage would report without doing anything: missing
+    (no snapshot to serve) or unchanged (its served snapshots are those loaded, by today's
+    parser); None when there is work or something else to report (a new or refused
+    snapshot, a new parser)."""
+    outcome = VintageOutcome(vintage, MISSING)
+    served = served_snapshots(store, source.id, vintage)
+    if not served:
+        files, _ = vintage_files(store, source, vintage)
+        outcome.detail = f"no snapshot of {source.id} {vintage}" + (
+            "" if files else ": no file is known for this vintage; give its files with `territoires ingest`"
+        )
+        return outcome
+    parser = parser_fingerprint(source, vintage)
+    snapshots, refused = usable_snapshots(store, served, parser)
+    if refused or not snapshots:
+        return None
+    previous, previous_parser = loaded_identity(con, source.id, vintage)
+    if previous != sorted(s.sha256 for s in snapshots) or previous_parser != parser:
+        return None
+    outcome.status, outcome.snapshots = UNCHANGED, previous
+    return outcome
+
+
 def _valid_for(store: RawStore, snap: Snapshot, parser: str) -> bool:
     verdict = store.verdict(snap)
     return verdict["status"] == "valid" and verdict["parser_fingerprint"] == parser
