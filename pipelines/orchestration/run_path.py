@@ -5,7 +5,9 @@ launch from the UI — is made of Dagster runs of the code location's asset job,
 the instance under the data home:
 
 1. one ingestion run per source: its raw asset, for a range of its vintage partitions
-   (fetch, snapshot, check, load; a source that fails does not stop the others);
+   (fetch, snapshot, check, load; a source that fails does not stop the others). An
+   offline command-line build skips the run of a source whose snapshots are all loaded
+   already, and reports it unchanged;
 2. one transformation run: the programme inputs, the dbt models, publish, exports and
    docs. Its dbt step does nothing when the build database holds the inputs of the
    published warehouse (the no-op), and publish, exports and docs are then skipped.
