@@ -19,7 +19,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from pipelines.sources.readers.common import (
@@ -31,6 +30,7 @@ from pipelines.sources.readers.common import (
     read_csv_text,
     refuse_date_codes,
     sniff_separator,
+    xlsx_range,
     xlsx_sheet_names,
 )
 
@@ -93,7 +93,7 @@ def _read_workbook(path: Path, where: str) -> pl.DataFrame:
         raise ParseError(f"{where}: the workbook has no sheet")
     where = f"{where} (sheet '{sheet}')"
     with excel_connection() as con:
-        top = _query(con, path, sheet, f"A1:Z{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
+        top = xlsx_range(con, path, sheet, f"A1:Z{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
         found = next((i for i, row in enumerate(top) if (row[0] or "").strip().casefold() == CODE.casefold()), None)
         if found is None:
             raise ParseError(
@@ -104,20 +104,11 @@ def _read_workbook(path: Path, where: str) -> pl.DataFrame:
         refuse_date_codes(path, sheet, "A", top[found][0].strip(), found + 2, where)
         width = max(i for i, cell in enumerate(top[found]) if cell and cell.strip()) + 1
         last = chr(ord("A") + width - 1)
-        frame = _query(con, path, sheet, f"A{found + 1}:{last}{LAST_ROW}", header=True, where=where).pl()
+        frame = xlsx_range(con, path, sheet, f"A{found + 1}:{last}{LAST_ROW}", header=True, where=where).pl()
     # The range runs past the data: those rows come back empty.
     return frame.filter(~pl.all_horizontal(pl.all().is_null()))
 
 
-def _query(con, path: Path, sheet: str, cells: str, *, header: bool, where: str) -> duckdb.DuckDBPyConnection:
-    """read_xlsx of a range, every cell as text; a sheet DuckDB cannot read becomes a ParseError."""
-    try:
-        return con.execute(
-            "select * from read_xlsx(?, sheet = ?, range = ?, header = ?, all_varchar = true)",
-            [str(path), sheet, cells, header],
-        )
-    except duckdb.Error as exc:
-        raise ParseError(f"{where}: the sheet cannot be read ({exc})") from None
 
 
 def _name_classification(frame: pl.DataFrame, where: str) -> pl.DataFrame:

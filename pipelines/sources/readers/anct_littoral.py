@@ -16,7 +16,6 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from pipelines.sources.readers.common import (
@@ -24,6 +23,7 @@ from pipelines.sources.readers.common import (
     ParseError,
     describe,
     excel_connection,
+    xlsx_range,
     xlsx_sheet_names,
 )
 
@@ -55,14 +55,14 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
 def _communes(path: Path, sheet: str, where: str) -> pl.DataFrame:
     """The kept columns of the rows under the header row, as text, codes padded to five characters."""
     with excel_connection() as con:
-        top = _query(con, path, sheet, f"A1:{LAST_COLUMN}{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
+        top = xlsx_range(con, path, sheet, f"A1:{LAST_COLUMN}{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
         found = next((i for i, row in enumerate(top) if any(_is_code_header(cell) for cell in row)), None)
         if found is None:
             raise ParseError(
                 f"{where}: no header row with a column {CODE} in the first {HEADER_SEARCH_ROWS} rows; expected "
                 f"{CODE} and {CLASSIFICATION} (was the code column renamed?)"
             )
-        frame = _query(con, path, sheet, f"A{found + 1}:{LAST_COLUMN}{LAST_ROW}", header=True, where=where).pl()
+        frame = xlsx_range(con, path, sheet, f"A{found + 1}:{LAST_COLUMN}{LAST_ROW}", header=True, where=where).pl()
     frame = frame.rename({c: c.strip() for c in frame.columns if c.strip() != c and c.strip() not in frame.columns})
     if CLASSIFICATION not in frame.columns:
         shown = ", ".join(c for c in frame.columns if not UNNAMED.fullmatch(c)) or "no named column"
@@ -73,15 +73,6 @@ def _communes(path: Path, sheet: str, where: str) -> pl.DataFrame:
     return kept.with_columns(pl.when(code.str.contains(r"^[0-9]{1,4}$")).then(code.str.zfill(5)).otherwise(pl.col(CODE)).alias(CODE))
 
 
-def _query(con, path: Path, sheet: str, cells: str, *, header: bool, where: str) -> duckdb.DuckDBPyConnection:
-    """read_xlsx of a range, every cell as text; a sheet DuckDB cannot read becomes a ParseError."""
-    try:
-        return con.execute(
-            "select * from read_xlsx(?, sheet = ?, range = ?, header = ?, all_varchar = true)",
-            [str(path), sheet, cells, header],
-        )
-    except duckdb.Error as exc:
-        raise ParseError(f"{where}: the sheet cannot be read ({exc})") from None
 
 
 def _is_code_header(cell: str | None) -> bool:

@@ -116,6 +116,17 @@ def excel_connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
+def xlsx_range(con: duckdb.DuckDBPyConnection, path: Path, sheet: str, cells: str, *, header: bool, where: str) -> duckdb.DuckDBPyConnection:
+    """read_xlsx of a range (A1:Z30), every cell as text; a sheet DuckDB cannot read becomes a ParseError."""
+    try:
+        return con.execute(
+            "select * from read_xlsx(?, sheet = ?, range = ?, header = ?, all_varchar = true)",
+            [str(path), sheet, cells, header],
+        )
+    except duckdb.Error as exc:
+        raise ParseError(f"{where}: the sheet cannot be read ({exc})") from None
+
+
 def sniff_separator(data: bytes, candidates: str = ",;") -> str:
     """The separator a delimited file uses: the candidate found most often on its header line,
     outside quoted names (the first candidate on a tie)."""

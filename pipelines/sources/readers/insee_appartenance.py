@@ -32,7 +32,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from pipelines.sources.archives import list_members, read_member
@@ -45,6 +44,7 @@ from pipelines.sources.readers.common import (
     read_csv_text,
     refuse_date_codes,
     sniff_separator,
+    xlsx_range,
     xlsx_sheet_names,
 )
 
@@ -144,7 +144,7 @@ def _read_workbook(path: Path, where: str) -> tuple[pl.DataFrame | None, list[pl
 def _header_row(con, path: Path, sheet: str, where: str) -> tuple[int, list[str]] | None:
     """(0-based row, cleaned header) of the first of the first rows holding CODGEO, NIVGEO or a
     zoning column and its label (AAV2020 and LIBAAV2020)."""
-    top = _query(con, path, sheet, f"A1:{LAST_COLUMN}{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
+    top = xlsx_range(con, path, sheet, f"A1:{LAST_COLUMN}{HEADER_SEARCH_ROWS}", header=False, where=where).fetchall()
     for index, row in enumerate(top):
         cells = [(cell or "").strip().upper() for cell in row]
         if "CODGEO" in cells or "NIVGEO" in cells or any(c in cells and f"LIB{c}" in cells for c in ZONING_COLUMNS):
@@ -153,20 +153,12 @@ def _header_row(con, path: Path, sheet: str, where: str) -> tuple[int, list[str]
 
 
 def _sheet(con, path: Path, sheet: str, row: int, where: str) -> pl.DataFrame:
-    frame = _query(con, path, sheet, f"A{row + 1}:{LAST_COLUMN}{LAST_ROW}", header=True, where=where).pl()
+    frame = xlsx_range(con, path, sheet, f"A{row + 1}:{LAST_COLUMN}{LAST_ROW}", header=True, where=where).pl()
     frame = frame.rename({c: c.strip().upper() for c in frame.columns if c.strip().upper() not in frame.columns})
     # The range runs past the data: those rows come back empty.
     return frame.filter(~pl.all_horizontal(pl.all().is_null()))
 
 
-def _query(con, path: Path, sheet: str, cells: str, *, header: bool, where: str) -> duckdb.DuckDBPyConnection:
-    try:
-        return con.execute(
-            "select * from read_xlsx(?, sheet = ?, range = ?, header = ?, all_varchar = true)",
-            [str(path), sheet, cells, header],
-        )
-    except duckdb.Error as exc:
-        raise ParseError(f"{where}: the sheet cannot be read ({exc})") from None
 
 
 def _column_letter(index: int) -> str:
