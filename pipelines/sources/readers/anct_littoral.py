@@ -12,7 +12,6 @@ digits is padded to five.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from pipelines.sources.readers.common import (
     ParseError,
     describe,
     excel_connection,
+    plain_text,
     xlsx_range,
     xlsx_sheet_names,
 )
@@ -48,7 +48,7 @@ def read(files: Sequence[Path], vintage: str, source: str = SOURCE) -> dict[str,
     sheets = xlsx_sheet_names(path, where)
     if not sheets:
         raise ParseError(f"{where}: the workbook has no sheet")
-    sheet = next((name for name in sheets if _plain(name) == SHEET), sheets[0])
+    sheet = next((name for name in sheets if plain_text(name) == SHEET), sheets[0])
     return {"communes": (_communes(path, sheet, f"{where} (sheet '{sheet}')"), path)}
 
 
@@ -78,8 +78,3 @@ def _communes(path: Path, sheet: str, where: str) -> pl.DataFrame:
 def _is_code_header(cell: str | None) -> bool:
     return cell is not None and cell.strip() == CODE
 
-
-def _plain(name: str) -> str:
-    """A sheet name without accents, spaces or case: 'Périmètre ' → 'perimetre'."""
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
-    return text.strip().casefold()

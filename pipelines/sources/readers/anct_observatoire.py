@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.quality import COMMUNE_CODE_REGEX
-from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, read_bytes, read_csv_text
+from pipelines.sources.readers.common import IncompleteVintage, ParseError, describe, plain_text, read_bytes, read_csv_text
 
 SOURCE = "anct_observatoire"
 CODE_HEADERS = ("codgeo", "code")
@@ -109,7 +108,7 @@ def export_level(data: bytes, where: str) -> str | None:
     """The level a Geoclip export's title lines name (None: communes, or no title said)."""
     text = data[:4096].decode("utf-8-sig", errors="replace")
     for line in text.splitlines()[:MAX_TITLE_LINES]:
-        plain = _plain(line.split(";", 1)[0])
+        plain = plain_text(line.split(";", 1)[0])
         if plain.split(" ", 1)[0] in CODE_HEADERS:
             break  # the header: no title said
         if "referentiel geographique" in plain or plain.startswith(("france par", "niveau geographique")):
@@ -120,11 +119,6 @@ def export_level(data: bytes, where: str) -> str | None:
             return LEVEL_TITLES[max(matches, key=len)]
     return None
 
-
-def _plain(text: str) -> str:
-    """Lower case, without accents, apostrophes unified: 'Référentiel géographique' → 'referentiel geographique'."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip().lower()
 
 
 def _singular(text: str) -> str:

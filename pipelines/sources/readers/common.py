@@ -7,6 +7,7 @@ import io
 import json
 import posixpath
 import re
+import unicodedata
 import zipfile
 import zlib
 from xml.etree import ElementTree
@@ -125,6 +126,13 @@ def xlsx_range(con: duckdb.DuckDBPyConnection, path: Path, sheet: str, cells: st
         )
     except duckdb.Error as exc:
         raise ParseError(f"{where}: the sheet cannot be read ({exc})") from None
+
+
+def plain_text(text: str) -> str:
+    """Text to compare by its letters alone: no accents, no case, typographic apostrophes as
+    plain ones, no surrounding spaces ('Référentiel géographique ' → 'referentiel geographique')."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip().casefold()
 
 
 def sniff_separator(data: bytes, candidates: str = ",;") -> str:
