@@ -23,6 +23,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from byte_draws import cut_short, positions
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.sample import finess as sample
@@ -435,10 +436,10 @@ def test_broken_stocks_give_their_values_or_a_refusal_naming_the_file(tmp_path, 
     if how == "random":
         broken = data.draw(st.binary(min_size=1, max_size=300))
     elif how == "truncated":
-        broken = original[: data.draw(st.integers(1, len(original) - 1))]
+        broken = cut_short(data, original)
     elif how == "overwritten":
         broken = bytearray(original)
-        for position in data.draw(st.lists(st.integers(0, len(original) - 1), min_size=1, max_size=6)):
+        for position in positions(data, original, max_size=6):
             broken[position] = data.draw(st.integers(0, 255))
         broken = bytes(broken)
     elif how in ("latin-1", "utf-16"):

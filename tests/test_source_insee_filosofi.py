@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from byte_draws import cut_short
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.sample import build_territory
@@ -267,10 +268,10 @@ def test_broken_files_give_their_values_or_a_clear_refusal():
                 elif how == "random":
                     broken = data.draw(st.binary(min_size=1, max_size=300))
                 elif how == "zip-truncated":
-                    broken = original[: data.draw(st.integers(1, len(original) - 1))]
+                    broken = cut_short(data, original)
                 else:
                     if how == "truncated":
-                        inner = member[: data.draw(st.integers(1, len(member) - 1))]
+                        inner = cut_short(data, member)
                     else:
                         inner = member.decode("utf-8").encode(how, errors="replace")
                     buffer = io.BytesIO()

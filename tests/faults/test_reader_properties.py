@@ -47,6 +47,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from byte_draws import cut_short, positions
 from openpyxl import Workbook
 
 from pipelines.quality import COMMUNE_CODE_REGEX
@@ -1232,10 +1233,10 @@ def break_bytes(name: str, case: Case, table: Table, folder: Path, data) -> None
     elif how == "random":
         broken = data.draw(st.binary(min_size=1, max_size=400), label="bytes")
     elif how == "truncated":
-        broken = original[: data.draw(st.integers(1, len(original) - 1), label="length")]
+        broken = cut_short(data, original)
     elif how == "overwritten":
         broken = bytearray(original)
-        for position in data.draw(st.lists(st.integers(0, len(original) - 1), min_size=1, max_size=8), label="positions"):
+        for position in positions(data, original, max_size=8):
             broken[position] = data.draw(st.integers(0, 255))
         broken = bytes(broken)
     elif how == "json":
