@@ -40,6 +40,7 @@ FORMAT_LABELS = {
     "json": "JSON",
     "json.gz": "gzipped JSON",
     "geojson": "GeoJSON",
+    "geojson.gz": "gzipped GeoJSON",
     "zip": "ZIP",
     "tgz": "gzipped tar",
     "xlsx": "Excel (.xlsx)",
@@ -55,6 +56,7 @@ MAGIC = {
     "xlsx": b"PK\x03\x04",
     "tgz": b"\x1f\x8b",
     "json.gz": b"\x1f\x8b",
+    "geojson.gz": b"\x1f\x8b",
     "parquet": b"PAR1",
     "xls": b"\xd0\xcf\x11\xe0",
     "lzma": (b"\x5d\x00\x00", b"\xfd7zXZ\x00"),  # .lzma files are LZMA-alone or xz
@@ -75,6 +77,7 @@ JSON_REFUSED = ("csv", "zip", "xlsx", "xls", "tgz", "parquet", "txt", "lzma")
 
 _SUFFIXES = [
     (".json.gz", "json.gz"),
+    (".geojson.gz", "geojson.gz"),
     (".tar.gz", "tgz"),
     (".tgz", "tgz"),
     (".csv", "csv"),

@@ -41,6 +41,7 @@ FORMAT_TYPES = {
     "parquet": {"application/vnd.apache.parquet", "application/x-parquet", "application/parquet"},
     "tgz": {"application/gzip", "application/x-gzip", "application/x-tar", "application/x-gtar", "application/x-compressed-tar"},
     "json.gz": {"application/gzip", "application/x-gzip"},
+    "geojson.gz": {"application/gzip", "application/x-gzip"},
     "lzma": {"application/x-lzma", "application/x-xz"},
 }
 
