@@ -45,6 +45,10 @@ class DataHome:
         return self.root / "exports"
 
     @property
+    def atlas(self) -> Path:
+        return self.root / "atlas"
+
+    @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 

@@ -1,4 +1,4 @@
-"""The `territoires` command: demo, build, sample, ingest, sources, status, query, target, export, docs, ui."""
+"""The `territoires` command: demo, build, sample, ingest, sources, status, query, target, export, atlas, map, docs, ui."""
 
 from __future__ import annotations
 
@@ -571,6 +571,52 @@ def docs(port: int, no_serve: bool) -> None:
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(page.parent))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         click.echo(f"serving on http://127.0.0.1:{port}/index.html (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+# --------------------------------------------------------------------------- atlas
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Write the atlas to this folder (default: <data home>/atlas, which each build refreshes).")
+@click.option("--serve", is_flag=True, help="Serve the atlas on 127.0.0.1 (written first when missing or older than the warehouse).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="With --serve: the port (0: any free port).")
+def atlas(out: Path | None, serve: bool, port: int) -> None:
+    """Write the atlas of the published warehouse: maps of every indicator and programme and a
+    portrait of every territory, a static site that works offline (open index.html, or --serve).
+    """
+    from pipelines.atlas.serve import atlas_server
+    from pipelines.atlas.site import AtlasError, atlas_build_id, warehouse_build_id, write_atlas
+    from pipelines.warehouse.lock import data_home_lock
+
+    warehouse = _readable_warehouse()
+    home = DataHome(warehouse.parent)
+    target = out or home.atlas
+    current = serve and out is None and atlas_build_id(target) is not None and atlas_build_id(target) == warehouse_build_id(warehouse)
+    if not current:
+        # builds write <home>/atlas under the data-home lock: take it to write there too
+        lock = data_home_lock(home.lock_file, purpose="territoires atlas") if target.resolve() == home.atlas.resolve() else nullcontext()
+        try:
+            with lock:
+                report = write_atlas(warehouse, target)
+        except AtlasError as exc:
+            _fail(str(exc))
+        click.echo(f"  {report.files} files, {report.bytes / 1e6:.1f} MB ({', '.join(report.levels)}), {report.seconds:.1f} s")
+        if report.sample_data:
+            click.secho("  sample data: every page carries the sample-data banner", fg="yellow")
+        click.secho(f"atlas of build {report.build_id}: {target / 'index.html'}", fg="green")
+    if not serve:
+        return
+    try:
+        server = atlas_server(target, port)
+    except OSError as exc:
+        _fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}")
+    with server:
+        click.echo(f"serving the atlas on http://127.0.0.1:{server.server_address[1]}/index.html (Ctrl-C to stop)", err=False)
+        sys.stdout.flush()
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -75,6 +75,7 @@ def summarise_warehouse(home: DataHome) -> str:
         "territoires demo — SAMPLE DATA (a fictitious territory)",
         f"  warehouse   {home.warehouse}",
         f"  exports     {home.exports}",
+        f"  atlas       {home.atlas / 'index.html'}   (served: uv run territoires atlas --serve)",
         f"  Dagster UI  TERRITOIRES_HOME={home.root} uv run territoires ui   → http://127.0.0.1:3000",
         "  SQL         uv run territoires query \"select * from indicators.catalogue\"   (reads the demo until a real build exists)",
         "",

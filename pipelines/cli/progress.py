@@ -157,6 +157,10 @@ class BuildDisplay:
             removed = f"; removed {len(fields['removed'])} older export(s)" if fields["removed"] else ""
             self.echo(f"  exports: {fields['files']} files in {fields['path']}{removed}")
 
+    def _on_atlas(self, fields) -> None:
+        if fields["status"] == "done":
+            self.echo(f"  atlas: {fields['path']}/index.html ({fields['files']} files, {_size(fields['bytes'])}, {fields['seconds']:.1f} s)")
+
 
 def print_summary(result: BuildResult, warehouse, echo: Callable[..., None] = click.secho) -> None:
     """The end of a build: outcome, what failed, where the log is."""
