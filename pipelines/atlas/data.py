@@ -30,6 +30,7 @@ import duckdb
 
 from pipelines.atlas.projection import Layout, svg_paths
 from pipelines.sources.catalogue import get_source
+from pipelines.warehouse.levels import area_names_sql
 
 # The order levels are offered in; 'france' has no shape.
 LEVEL_ORDER = ("region", "departement", "epci", "commune", "arrondissement", "canton", "zone_emploi",
@@ -53,12 +54,6 @@ THEMES = {
 }  # fmt: skip
 # The geo.commune column each level is keyed on.
 LEVEL_KEYS = {level: f"{level}_code" for level in LEVEL_ORDER}
-NAMES = {
-    "commune": "select commune_code as code, commune_name as name from geo.commune",
-    "epci": "select epci_code as code, epci_name as name from geo.epci",
-    "departement": "select departement_code as code, departement_name as name from geo.departement",
-    "region": "select region_code as code, region_name as name from geo.region",
-}
 DIGITS = 6  # significant digits kept in the values
 
 
@@ -76,13 +71,6 @@ def write_script(folder: Path, key: str, payload_json: str) -> Path:
 def shape_levels(con: duckdb.DuckDBPyConnection) -> list[str]:
     have = {row[0] for row in con.execute("select distinct level from geo.shapes").fetchall()}
     return [level for level in LEVEL_ORDER if level in have]
-
-
-def names_sql(level: str) -> str:
-    """(code, name) of a level's areas."""
-    if level in NAMES:
-        return NAMES[level]
-    return f"select code, label as name from geo.{level}"
 
 
 def area_parents_sql() -> str:
@@ -203,7 +191,7 @@ def write_names(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str])
                 'names': coalesce(map_from_entries(list((n.code, n.name) order by n.code)), map()),
                 'parents': coalesce(map_from_entries(list((n.code, [p.departement, p.region]) order by n.code)), map())
             }})
-            from ({names_sql(level)}) as n
+            from ({area_names_sql(level)}) as n
             left join ({area_parents_sql()}) as p on p.level = '{level}' and p.code = n.code
             where n.code is not null
             """
@@ -290,7 +278,7 @@ def write_portraits(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[s
                case n.level when 'commune' then 'departement' when 'departement' then 'region' else 'france' end as rank_scope,
                case when n.level = 'commune' then (case when n.code like '97%' then left(n.code, 3) else left(n.code, 2) end)
                     else right(n.code, 1) end as bucket
-        from ({" union all ".join(f"select '{lv}' as level, code, name from ({names_sql(lv)})" for lv in levels)}) as n
+        from ({" union all ".join(f"select '{lv}' as level, code, name from ({area_names_sql(lv)})" for lv in levels)}) as n
         left join ({area_parents_sql()}) as p using (level, code)
         left join (select code, value from indicators.long
                    where indicator_id = 'density_level' and level = 'commune'

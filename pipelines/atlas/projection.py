@@ -53,21 +53,20 @@ class Layout:
         ]
 
 
-def layout(con: duckdb.DuckDBPyConnection, territories: list[str] | None = None) -> Layout:
-    """The frames of the territories geo.shapes has (or of those listed), from the commune extents."""
+def layout(con: duckdb.DuckDBPyConnection, communes: str = "true") -> Layout:
+    """The frames of the territories geo.shapes has, from the extents of its communes (those
+    matching the SQL condition `communes` on geo.shapes' columns, e.g. a département's)."""
     rows = con.execute(
-        """
+        f"""
         select s.territory, coalesce(any_value(d.departement_name), s.territory),
                min(st_xmin(s.geometry)), max(st_xmax(s.geometry)), min(st_ymin(s.geometry)), max(st_ymax(s.geometry))
         from geo.shapes as s
         left join geo.departement as d on d.departement_code = s.territory
-        where s.level = 'commune'
+        where s.level = 'commune' and ({communes})
         group by s.territory
         order by s.territory = 'metro' desc, s.territory
         """
     ).fetchall()
-    if territories is not None:
-        rows = [r for r in rows if r[0] in territories]
     if not rows:
         return Layout(0, 0, ())
     main, insets = rows[0], rows[1:]

@@ -500,7 +500,7 @@ def target(
 @click.option("--level", "levels", multiple=True, type=click.Choice(EXPORT_LEVELS), help="Only this level (repeatable).")
 @click.option("--indicator", "indicators", multiple=True, help="Only this indicator id (repeatable, or comma-separated).")
 @click.option("--programme", "programmes", multiple=True, help="This programme's tables (repeatable, or comma-separated).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["parquet", "csv", "geojson", "xlsx"]), help="File format (repeatable)  [default: parquet, csv, geojson]")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["parquet", "csv", "geojson", "gpkg", "xlsx"]), help="File format (repeatable)  [default: parquet, csv, geojson, gpkg]; geojson: communes.geojson (points with indicators) and shapes/<level>.geojson (polygons), gpkg: shapes.gpkg (every level's polygons)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Exports folder  [default: <data home>/exports]")
 @click.option("--csv-separator", type=click.Choice([",", ";"]), default=",", show_default=True, help="CSV field separator.")
 @click.option("--csv-bom", is_flag=True, help="Start CSV files with a UTF-8 byte order mark (for Excel).")
@@ -621,6 +621,29 @@ def atlas(out: Path | None, serve: bool, port: int) -> None:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
+
+
+@main.command(name="map")
+@click.argument("indicator")
+@click.option("--level", default="commune", show_default=True, help="Level of the areas drawn (commune, epci, departement, region, canton, bassin_vie…).")
+@click.option("--region", help="Only this région (e.g. 27).")
+@click.option("--departement", help="Only this département (e.g. 71, 2A, 974).")
+@click.option("--vintage", help="The indicator's vintage (default: its latest at that level).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="The image to write, .png or .svg  [default: <indicator>-<level>.png]")
+def map_command(indicator: str, level: str, region: str | None, departement: str | None, vintage: str | None, out: Path | None) -> None:
+    """Draw INDICATOR as a print-quality choropleth (PNG or SVG) from the published warehouse:
+    quantile classes, legend with the unit, source line with the vintages, DROM in insets."""
+    from pipelines.atlas.image import MapError, MapRequest, draw_map
+
+    warehouse = _readable_warehouse()
+    target = out or Path(f"{indicator}-{level}.png")
+    try:
+        report = draw_map(warehouse, MapRequest(indicator, level, vintage, region, departement), target)
+    except MapError as exc:
+        _fail(str(exc))
+    click.echo(f"  {report.title}: {report.areas} areas, {report.no_data} without a value")
+    click.echo(f"  legend: {' | '.join(report.legend)}")
+    click.secho(f"map written: {report.path}", fg="green")
 
 
 # ------------------------------------------------------------------------------ ui

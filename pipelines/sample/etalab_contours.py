@@ -13,7 +13,7 @@ from pipelines.sample.territory import SAMPLE_GEOGRAPHY_VINTAGES, Territory
 
 SOURCE = "etalab_contours"
 FILE_NAME = "communes-100m.geojson.gz"
-REACH = 0.06  # degrees: the radius of a commune with no neighbour near it
+REACH = 0.12  # degrees: the radius of a commune with no neighbour near it
 
 
 def write(territory: Territory, dest: Path) -> list[str]:

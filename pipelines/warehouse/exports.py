@@ -32,10 +32,10 @@ import duckdb
 from pipelines.sources import failpoints
 from pipelines.sources.catalogue import load_catalogue
 from pipelines.sources.durable import fsync_dir, fsync_file
-from pipelines.warehouse.levels import LEVELS, ZONING_LEVELS
+from pipelines.warehouse.levels import LEVELS, ZONING_LEVELS, area_names_sql
 
-FORMATS = ("parquet", "csv", "geojson", "xlsx")
-DEFAULT_FORMATS = ("parquet", "csv", "geojson")
+FORMATS = ("parquet", "csv", "geojson", "gpkg", "xlsx")
+DEFAULT_FORMATS = ("parquet", "csv", "geojson", "gpkg")
 TABLE_FORMATS = ("parquet", "csv", "xlsx")
 MANIFEST_VERSION = 1
 LATEST = "latest"
@@ -52,6 +52,9 @@ GEO_TABLES = {
     **{level: (f"geo.{level}",) for level in ZONING_LEVELS},
 }
 GEOJSON_FILE = "communes.geojson"
+# The polygons of geo.shapes: one GeoJSON file per level, one GeoPackage layer holding every level.
+SHAPES_FOLDER = "shapes"
+GEOPACKAGE_FILE = "shapes.gpkg"
 REFERENCE_POINTS = "intermediate.int_commune_reference_points"
 
 
@@ -401,6 +404,45 @@ def _geojson_select(con: duckdb.DuckDBPyConnection, selection: ExportSelection) 
     return sql, columns + [("geometry", "POINT (WGS84 lon/lat)")]
 
 
+def _shapes_select(levels: Sequence[str]) -> str:
+    """The polygons of geo.shapes of those levels, each area with its name."""
+    names = " union all ".join(f"select '{level}' as level, code, name from ({area_names_sql(level)})" for level in levels)
+    return (
+        "select s.level, s.code, n.name, s.territory, s.commune_count, s.contour_source, s.contour_vintage, "
+        "s.geography_vintage, s.geometry "
+        f"from geo.shapes as s left join ({names}) as n using (level, code) "
+        f"where {_in_list('s.level', levels)} order by s.level, s.code"
+    )
+
+
+def _write_shapes(con: duckdb.DuckDBPyConnection, folder: Path, selection: ExportSelection) -> tuple[list, list]:
+    """shapes/<level>.geojson (format geojson) and shapes.gpkg (format gpkg) from geo.shapes."""
+    entry = {"table": "geo.shapes"}
+    if not _has_table(con, "geo.shapes"):
+        return [], [{**entry, "format": f, "reason": "geo.shapes is missing: rebuild"} for f in ("geojson", "gpkg") if f in selection.formats]
+    present = {row[0] for row in con.execute("select distinct level from geo.shapes").fetchall()}
+    levels = [level for level in LEVELS if level in present and selection.wants_level(level)]
+    if not levels:
+        reason = "no selected level has polygons (load etalab_contours)" if present or selection.levels else "geo.shapes is empty: no contour source loaded"
+        return [], [{**entry, "format": f, "reason": reason} for f in ("geojson", "gpkg") if f in selection.formats]
+    files = []
+    columns = [(n, t) for n, t in _relation_columns(con, _shapes_select(levels)) if n != "geometry"]
+    columns.append(("geometry", "MULTIPOLYGON (WGS84 lon/lat)"))
+    if "geojson" in selection.formats:
+        (folder / SHAPES_FOLDER).mkdir(exist_ok=True)
+        for level in levels:
+            path = folder / SHAPES_FOLDER / f"{level}.geojson"
+            options = "format gdal, driver 'GeoJSON', srs 'OGC:CRS84', layer_creation_options 'RFC7946=YES'"
+            written = _copy(con, _shapes_select([level]), path, options)
+            files.append(_file_entry(folder, path, "geo.shapes", "geojson", written, columns))
+            failpoints.reach("exports.file")
+    if "gpkg" in selection.formats:
+        path = folder / GEOPACKAGE_FILE
+        written = _copy(con, _shapes_select(levels), path, "format gdal, driver 'GPKG', srs 'EPSG:4326'")
+        files.append(_file_entry(folder, path, "geo.shapes", "gpkg", written, columns))
+    return files, []
+
+
 # ------------------------------------------------------------------------------ manifest
 
 
@@ -531,7 +573,7 @@ def _open_warehouse(warehouse: Path, selection: ExportSelection) -> duckdb.DuckD
     if not warehouse.exists():
         raise ExportError(f"no published warehouse at {warehouse}; run `territoires build` (or `territoires demo`) first")
     con = duckdb.connect(str(warehouse), read_only=True)
-    extensions = (["spatial"] if "geojson" in selection.formats else []) + (["excel"] if "xlsx" in selection.formats else [])
+    extensions = (["spatial"] if {"geojson", "gpkg"} & set(selection.formats) else []) + (["excel"] if "xlsx" in selection.formats else [])
     for extension in extensions:
         try:
             con.execute(f"load {extension}")
@@ -589,6 +631,10 @@ def _write_export(
             options = "format gdal, driver 'GeoJSON', srs 'OGC:CRS84', layer_creation_options 'RFC7946=YES'"
             written = _copy(con, sql, path, options)
             files.append(_file_entry(folder, path, "indicators.commune", "geojson", written, columns))
+    if {"geojson", "gpkg"} & set(selection.formats):
+        shape_files, shape_skipped = _write_shapes(con, folder, selection)
+        files += shape_files
+        skipped += shape_skipped
     snapshots, licences, attribution = _source_records(con)
     by_indicator = f"where {_in_list('indicator_id', selection.indicators)}" if selection.indicators else ""
     manifest = {
