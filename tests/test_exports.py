@@ -75,8 +75,9 @@ def test_the_manifest_matches_the_files(sample_build):
     folder = (home.exports / "latest").resolve()
     manifest = read_manifest(folder)
     listed = {f["path"] for f in manifest["files"]}
-    assert listed | {"manifest.json"} == {p.name for p in folder.iterdir()}
+    assert listed | {"manifest.json"} == {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     con = duckdb.connect()
+    con.execute("load spatial")
     for entry in manifest["files"]:
         path = folder / entry["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"], entry["path"]
@@ -90,6 +91,8 @@ def test_the_manifest_matches_the_files(sample_build):
             with path.open(encoding="utf-8", newline="") as handle:
                 header, *rows = list(csv.reader(handle))
             assert header == names and len(rows) == entry["rows"]
+        elif entry["format"] == "gpkg":
+            assert con.sql(f"select count(*) from st_read('{path}')").fetchone()[0] == entry["rows"]
         else:
             features = json.loads(path.read_text(encoding="utf-8"))["features"]
             assert len(features) == entry["rows"]
@@ -121,6 +124,30 @@ def test_geojson_is_a_feature_collection_of_every_commune_in_lon_lat(sample_buil
         seen[properties["commune_code"]] = properties["point_kind"]
     assert set(seen) == set(communes) and len(collection["features"]) == len(communes)
     assert set(seen.values()) <= {"town_hall", "centre"}
+
+
+def test_every_level_is_exported_as_polygons_in_geojson_and_one_geopackage(sample_build):
+    home, _ = sample_build
+    folder = home.exports / "latest"
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        areas = dict(con.execute("select level, count(*) from geo.shapes group by level").fetchall())
+        epci_names = dict(con.execute("select epci_code, epci_name from geo.epci").fetchall())
+    assert {"commune", "epci", "departement", "region", "canton", "bassin_vie"} <= set(areas)
+    for level, count in areas.items():
+        collection = json.loads((folder / "shapes" / f"{level}.geojson").read_text(encoding="utf-8"))
+        assert len(collection["features"]) == count
+        assert {f["geometry"]["type"] for f in collection["features"]} <= {"Polygon", "MultiPolygon"}
+        assert all(f["properties"]["level"] == level and f["properties"]["name"] for f in collection["features"])
+        if level == "epci":
+            assert {f["properties"]["code"]: f["properties"]["name"] for f in collection["features"]} == epci_names
+    with duckdb.connect() as con:
+        con.execute("load spatial")
+        layer = dict(con.execute(f"select level, count(*) from st_read('{folder / 'shapes.gpkg'}') group by level").fetchall())
+        lon, lat = con.execute(
+            f"select st_x(st_centroid(geom)), st_y(st_centroid(geom)) from st_read('{folder / 'shapes.gpkg'}') where code = '71' and level = 'departement'"
+        ).fetchone()
+    assert layer == areas
+    assert 3.5 < lon < 5.5 and 46 < lat < 47.5  # WGS84 lon/lat: Saône-et-Loire's sample communes
 
 
 def test_negative_numbers_stay_numbers_in_csv(sample_build, tmp_path):

@@ -2,8 +2,10 @@
 -- The polygons of every area of every level of the target geography, simplified for display,
 -- in WGS84. Communes: their contours (int_commune_contours) cleaned into a coverage (edges
 -- that should meet are snapped together) and simplified as one coverage, so neighbours keep
--- a common edge; the other levels are unions of those communes. `territory` says where
--- an area is drawn: 'metro' or the DROM's département code (the atlas puts the DROM in insets).
+-- a common edge; the other levels are unions of those communes (coverage unions: the cleaned,
+-- simplified communes meet exactly, so their common edges are dropped without overlay).
+-- `territory` says where an area is drawn: 'metro' or the DROM's département code (the atlas
+-- puts the DROM in insets).
 {% set tolerance = var('shape_tolerance_degrees') %}
 with communes as (
     select g.*, c.contour, c.contour_source, c.contour_vintage
@@ -12,28 +14,34 @@ with communes as (
     where g.zone in ('metro', 'drom')
 ),
 
-coverage as (
-    select
-        list(commune_code order by commune_code) as codes,
-        st_coveragesimplify(
-            [part.geom for part in st_dump(st_coverageclean(list(contour order by commune_code), 0.00001))],
-            {{ tolerance }}, true
-        ) as simplified
-    from communes
+ordered as (
+    select commune_code, contour, row_number() over (order by commune_code) as i from communes
+),
+
+-- ST_CoverageClean and ST_CoverageSimplify keep the order of their list; ST_Dump splits each
+-- multipolygon into its parts (path [i, j]): the parts are put back together by i.
+-- (unnest in the select list: unnested beside the whole collection, DuckDB would copy it per part)
+cleaned as (
+    select part.path[1] as i, part.geom
+    from (select unnest(st_dump(st_coverageclean(list(contour order by i)))) as part from ordered)
+),
+
+cleaned_whole as (
+    select o.i, coalesce(st_collect(list(c.geom) filter (where c.geom is not null)), st_geomfromtext('POLYGON EMPTY')) as geom
+    from ordered as o left join cleaned as c using (i)
+    group by o.i
 ),
 
 parts as (
-    select codes[part.path[1]] as commune_code, part.geom
-    from coverage, unnest(st_dump(simplified)) as t(part)
+    select part.path[1] as i, part.geom
+    from (select unnest(st_dump(st_coveragesimplify(list(geom order by i), {{ tolerance }}, true))) as part from cleaned_whole)
+    where not st_isempty(part.geom)
 ),
 
 simplified as (
-    select
-        commune_code,
-        case when count(*) = 1 then any_value(geom) else st_union_agg(geom) end as geometry
-    from parts
-    where not st_isempty(geom)
-    group by commune_code
+    select o.commune_code, st_collect(list(p.geom)) as geometry
+    from parts as p join ordered as o using (i)
+    group by o.commune_code
 ),
 
 located as (
@@ -48,7 +56,7 @@ levels as (
     select
         '{{ level }}' as level,
         {{ key }} as code,
-        {% if level == 'commune' %}any_value(geometry){% else %}st_union_agg(geometry){% endif %} as geometry,
+        {% if level == 'commune' %}any_value(geometry){% else %}st_coverageunion_agg(geometry){% endif %} as geometry,
         any_value(territory) as territory,
         count(*) as commune_count,
         any_value(contour_source) as contour_source,
