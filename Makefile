@@ -14,7 +14,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install demo test bench build ui clean
+.PHONY: help install browser demo test bench build ui clean
 
 help:
 	@echo "make demo    install, then build the demo warehouse from the bundled sample"
@@ -31,6 +31,15 @@ help:
 
 install: .venv/.installed
 
+# The atlas's browser tests drive Debian's Chromium (never a downloaded browser build):
+# installed with apt when missing (as root, or through sudo without a password).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	    echo "Chromium is missing and cannot be installed without root: apt-get install chromium" >&2; exit 1; fi; \
+	  echo "installing Debian's chromium (apt-get)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 demo: install
 	$(RUN) territoires demo
 
@@ -38,7 +47,7 @@ demo: install
 # (tests/conftest.py), each file stays on one worker, in its own order.
 TEST_WORKERS ?= 2
 
-test: install
+test: install browser
 	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 # The national benchmark: not part of the tests (it takes a while at national size).
