@@ -56,6 +56,7 @@ TARGETS = {
     "no-op rebuild": (10, None),
     "sirene cafés alone": (5, 1536),
     "distances (dbt models)": (5, None),
+    "atlas": (60, None),
 }
 
 
@@ -156,6 +157,8 @@ def one_run(n: int, work: Path, mirror: Path, url: str, plan: dict, env: dict[st
     _dbt_timings(Path(measures["dbt build"].said["run_results"]), measures)
     step("publish", [*STEPS, "publish", "--home", str(home)])
     step("exports", [*STEPS, "exports", "--home", str(home)])
+    step("atlas", [*STEPS, "atlas", "--home", str(home)])
+    step("atlas commune map in Chromium", [*STEPS, "atlas-page", "--home", str(home)])
 
     full = _fresh_home(work / "full", SAMPLE_MARKER)
     shutil.copytree(home / "raw", full / "raw")  # the cached raw files, nothing else
@@ -266,6 +269,12 @@ def markdown(record: dict) -> str:
             f"pandas baseline vs bare engine: {pandas['seconds']['median'] / bare['seconds']['median']:.1f}× the time, "
             f"{pandas['peak_mb']['median'] / max(bare['peak_mb']['median'], 1):.1f}× the memory.",
         ]
+    atlas, page = steps.get("atlas", {}).get("said", {}), steps.get("atlas commune map in Chromium", {}).get("said", {})
+    if atlas and page:
+        lines += ["", f"Atlas: {atlas['files']} files, {atlas['bytes'] / 1e6:.1f} MB, commune layer "
+                  f"{atlas['commune_layer_bytes'] / 1e6:.2f} MB (target ≤ 6 MB); the commune map of France ready in "
+                  f"{page['ready_median_s']:.2f} s in headless Chromium, median of 3 fresh pages (target ≤ 2 s; "
+                  f"map drawn in {', '.join(str(round(load['draw_ms'])) for load in page['loads'])} ms)."]  # fmt: skip
     if parts:
         lines += ["", "Bare engine, by indicator (s): " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())]
     dbt = steps.get("dbt build", {}).get("said", {})

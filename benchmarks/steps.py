@@ -5,6 +5,8 @@
     python -m benchmarks.steps dbt        --home H
     python -m benchmarks.steps publish    --home H
     python -m benchmarks.steps exports    --home H
+    python -m benchmarks.steps atlas      --home H
+    python -m benchmarks.steps atlas-page --home H   (the commune map of the atlas in headless Chromium)
     python -m benchmarks.steps sirene-cafes --file StockEtablissement_utf8.parquet --vintage 2026-11
     python -m benchmarks.steps reference  --which bare_engine|pandas_baseline --mirror DIR --out result.parquet
     python -m benchmarks.steps bare-load  --source S --mirror DIR --out bare.duckdb
@@ -117,6 +119,48 @@ def exports(home: DataHome) -> dict:
     return {"files": len(report.manifest["files"]), "bytes": sum(f["bytes"] for f in report.manifest["files"])}
 
 
+def atlas(home: DataHome) -> dict:
+    from pipelines.atlas.site import write_atlas
+
+    report = write_atlas(home.warehouse, home.atlas)
+    return {"files": report.files, "bytes": report.bytes, "commune_layer_bytes": report.shape_bytes.get("commune")}
+
+
+def atlas_page(home: DataHome) -> dict:
+    """Open the commune map of the atlas in headless Chromium (Debian's), served on 127.0.0.1:
+    seconds from navigation to the map drawn (the page's data-ready), and the draw alone."""
+    import re
+    import shutil
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.atlas.serve import atlas_server
+
+    meta = (home.atlas / "data" / "meta.js").read_text(encoding="utf-8")
+    vintage = re.search(r'"id": "population".*?"latest_vintage": "([^"]+)"', meta).group(1)
+    server = atlas_server(home.atlas, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/indicator.html#population/commune/{vintage}"
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync", "--disable-quic"]  # fmt: skip
+    loads = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=args)
+        for _ in range(3):  # a fresh page each time: nothing cached
+            context = browser.new_context(viewport={"width": 1366, "height": 900})
+            page = context.new_page()
+            started = time.monotonic()
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+            loads.append({"ready_s": round(time.monotonic() - started, 3), "draw_ms": page.evaluate("ATLAS.timing.mapDraw")})
+            context.close()
+        browser.close()
+    server.shutdown()
+    ready = sorted(load["ready_s"] for load in loads)
+    return {"url": url, "loads": loads, "ready_median_s": ready[1]}
+
+
 def sirene_cafes(path: Path, vintage: str) -> dict:
     """The Sirene reader on the stock, asked for the active cafés only (56.30Z, or 56.30Y in NAF 2025), then cafés per commune."""
     from pipelines.sources.readers.insee_sirene import read
@@ -146,7 +190,7 @@ def reference(which: str, mirror: Path, out: Path, work: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.steps", description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=["fetch", "load", "dbt", "publish", "exports", "sirene-cafes", "reference", "bare-load"])
+    parser.add_argument("step", choices=["fetch", "load", "dbt", "publish", "exports", "atlas", "atlas-page", "sirene-cafes", "reference", "bare-load"])
     parser.add_argument("--home", type=Path)
     parser.add_argument("--mirror")
     parser.add_argument("--plan")
@@ -168,6 +212,10 @@ def main(argv: list[str] | None = None) -> None:
         done = publish(home)
     elif args.step == "exports":
         done = exports(home)
+    elif args.step == "atlas":
+        done = atlas(home)
+    elif args.step == "atlas-page":
+        done = atlas_page(home)
     elif args.step == "sirene-cafes":
         done = sirene_cafes(args.file, args.vintage)
     elif args.step == "bare-load":

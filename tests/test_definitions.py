@@ -12,7 +12,7 @@ from pipelines.sources.catalogue import load_catalogue
 RAW_ASSETS = {f"raw/{source_id}" for source_id in load_catalogue()}
 MART_ASSETS = {
     "geo/commune", "geo/commune_passage", "geo/departement", "geo/epci", "geo/region",
-    "geo/arrondissement", "geo/canton", "geo/zone_emploi", "geo/unite_urbaine", "geo/aire_attraction", "geo/bassin_vie",
+    "geo/arrondissement", "geo/canton", "geo/zone_emploi", "geo/unite_urbaine", "geo/aire_attraction", "geo/bassin_vie", "geo/shapes",
     "indicators/catalogue", "indicators/categories", "indicators/commune", "indicators/long",
     "indicators/published_comparison",
 }  # fmt: skip
@@ -23,6 +23,7 @@ def test_asset_graph_is_the_expected_one():
     assert {k for k in keys if k.startswith("raw/")} == RAW_ASSETS
     assert {k for k in keys if k.split("/")[0] in ("geo", "indicators")} == MART_ASSETS
     assert "warehouse/published" in keys
+    assert {"exports/latest", "atlas/latest", "warehouse/docs"} <= keys
     staging = {k.split("/")[1] for k in keys if k.startswith("staging/")}
     # every source has staging models named stg_<source>__<entity>
     assert {name.split("__")[0].removeprefix("stg_") for name in staging} == set(load_catalogue())
@@ -34,6 +35,8 @@ def test_dbt_sources_hang_off_the_raw_assets():
     assert parents == {dg.AssetKey(["raw", "etalab_decoupage"])}
     published = graph.get(dg.AssetKey(["warehouse", "published"])).parent_keys
     assert dg.AssetKey(["indicators", "long"]) in published
+    # the atlas is drawn from the published warehouse, like the exports
+    assert graph.get(dg.AssetKey(["atlas", "latest"])).parent_keys == {dg.AssetKey(["warehouse", "published"])}
 
 
 def test_every_raw_asset_has_its_validation_check_and_dbt_tests_are_checks():

@@ -1,6 +1,6 @@
 """The layout of pipelines/: imports run one way, from the user's side down to the sources.
 
-cli → orchestration → warehouse → sources (quality, programmes and sample are libraries
+cli → orchestration → atlas → warehouse → sources (quality, programmes and sample are libraries
 any layer may use). A module importing upward is how a run path ends up in two places.
 """
 
@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
-LAYERS = ["cli", "orchestration", "warehouse", "sources"]
+LAYERS = ["cli", "orchestration", "atlas", "warehouse", "sources"]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import tempfile
+from pathlib import Path
 
 import duckdb
 import pytest
+from byte_draws import cut_short, positions
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from source_checks import assert_refused_and_nothing_lost, load_from_folder
 
 from pipelines.sample import build_territory
@@ -94,3 +99,83 @@ def test_broken_files_are_refused_and_the_loaded_contours_kept(tmp_path, sample_
     path = sample_folder / SOURCE / "2026" / FILE_NAME
     path.write_bytes(mutate(path.read_bytes()))
     assert_refused_and_nothing_lost(home, sample_folder, SOURCE, "2026", expected)
+
+
+# ------------------------------------------------------------------------------ reader properties
+
+CODES = st.one_of(
+    st.sampled_from(["01001", "2A004", "2B033", "97411", "75056"]),
+    st.builds("{:02d}{:03d}".format, st.integers(1, 95).filter(lambda n: n != 20), st.integers(1, 999)),
+)
+NAMES = st.text("abcdefghijklmnopqrstuvwxyzÉéèâçô' -", min_size=1, max_size=15)
+# a triangle or a square of random size somewhere in France (lon, lat)
+POLYGONS = st.builds(
+    lambda lon, lat, size, square: {"type": "Polygon", "coordinates": [
+        [[lon, lat], [lon + size, lat], [lon + size, lat + size]] + ([[lon, lat + size]] if square else []) + [[lon, lat]]
+    ]},
+    st.floats(-5, 9), st.floats(41, 51), st.floats(0.001, 0.2), st.booleans(),
+)  # fmt: skip
+FEATURES = st.lists(st.tuples(CODES, NAMES, POLYGONS), min_size=1, max_size=8, unique_by=lambda f: f[0])
+
+
+def run(test, examples: int) -> None:
+    settings(max_examples=examples, deadline=None, database=None,
+             suppress_health_check=[HealthCheck.too_slow])(given(data=st.data())(test))()  # fmt: skip
+
+
+def test_well_formed_collections_read_back_as_written():
+    def prop(data):
+        features = data.draw(FEATURES)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / FILE_NAME
+            write_collection(path, [feature(code, polygon, nom=name) for code, name, polygon in features])
+            frame, _ = read([path], "2025")["communes"]
+        assert frame.select("code", "nom").rows() == [(code, name) for code, name, _ in features]
+        with duckdb.connect() as con:
+            con.execute("load spatial")
+            areas = con.execute(
+                "select st_area(st_geomfromhexwkb(h)) from unnest(?) with ordinality as t(h, i) order by i",
+                [frame["contour_wkb_hex"].to_list()],
+            ).fetchall()
+        for (area,), (_, _, polygon) in zip(areas, features):
+            size = polygon["coordinates"][0][1][0] - polygon["coordinates"][0][0][0]
+            assert area == pytest.approx(size * size / (1 if len(polygon["coordinates"][0]) == 5 else 2), rel=1e-6)
+
+    run(prop, 25)
+
+
+def test_broken_files_give_their_features_or_a_refusal_naming_the_file():
+    def prop(data):
+        features = data.draw(FEATURES)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / FILE_NAME
+            write_collection(path, [feature(code, polygon, nom=name) for code, name, polygon in features])
+            original = path.read_bytes()
+            how = data.draw(st.sampled_from(["empty", "random", "truncated", "overwritten", "inner-truncated", "inner-junk"]))
+            if how == "empty":
+                broken = b""
+            elif how == "random":
+                broken = data.draw(st.binary(min_size=1, max_size=300))
+            elif how == "truncated":
+                broken = cut_short(data, original)
+            elif how == "overwritten":
+                broken = bytearray(original)
+                for position in positions(data, original, max_size=6):
+                    broken[position] = data.draw(st.integers(0, 255))
+                broken = bytes(broken)
+            else:
+                text = gzip.decompress(original)
+                inner = cut_short(data, text) if how == "inner-truncated" else text.replace(b'"Polygon"', b'"Polygone"', 1)
+                broken = gzip.compress(inner, mtime=0)
+            path.write_bytes(broken)
+            try:
+                frame, _ = read([path], "2025")["communes"]
+            except ParseError as exc:
+                assert str(exc).startswith(f"etalab_contours 2025 {FILE_NAME}: "), exc
+                return
+        # read: every feature it gives is one that was written, with its polygon
+        written = {code: name for code, name, _ in features}
+        assert all(written.get(code) == name for code, name in frame.select("code", "nom").rows())
+        assert frame["contour_wkb_hex"].null_count() == 0 or how != "empty"
+
+    run(prop, 40)

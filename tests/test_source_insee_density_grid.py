@@ -246,3 +246,23 @@ def test_files_that_are_not_workbooks_are_refused(tmp_path, mirror, content, exp
     assert load_from_folder(home, mirror, SOURCE, "2025").status == "loaded"
     (mirror / SOURCE / "2025" / sample.FILES["2025"]).write_bytes(content)
     assert_refused_and_nothing_lost(home, mirror, SOURCE, "2025", expected)
+
+
+def test_a_workbook_whose_sheet_list_does_not_decompress_is_refused_naming_the_file(tmp_path, sample_mirror):
+    """A byte overwritten inside xl/workbook.xml's deflated data (zlib.error before the fix)."""
+    import zipfile
+
+    from pipelines.sources.readers.common import ParseError
+
+    path = tmp_path / sample.FILES["2022"]
+    data = bytearray((sample_mirror / SOURCE / "2022" / sample.FILES["2022"]).read_bytes())
+    with zipfile.ZipFile(sample_mirror / SOURCE / "2022" / sample.FILES["2022"]) as archive:
+        member = archive.getinfo("xl/workbook.xml")
+    # the local header: 30 bytes, then the name and the extra field, then the deflated bytes
+    name_length = int.from_bytes(data[member.header_offset + 26 : member.header_offset + 28], "little")
+    extra_length = int.from_bytes(data[member.header_offset + 28 : member.header_offset + 30], "little")
+    start = member.header_offset + 30 + name_length + extra_length
+    data[start] = 0xFF  # a deflate block header no decoder accepts
+    path.write_bytes(bytes(data))
+    with pytest.raises(ParseError, match=rf"^insee_density_grid 2022 {sample.FILES['2022']}: "):
+        read([path], "2022")

@@ -125,3 +125,50 @@
 
 {% macro latitude_from_projected(x, y, epsg) %}{{ return(adapter.dispatch('latitude_from_projected')(x, y, epsg)) }}{% endmacro %}
 {% macro default__latitude_from_projected(x, y, epsg) %}st_y(st_transform(st_point({{ x }}, {{ y }}), 'EPSG:' || cast({{ epsg }} as varchar), 'EPSG:4326', always_xy := true)){% endmacro %}
+
+{# Polygons: from hexadecimal WKB, the union of a group, and the union of a group that is a
+   coverage (polygons meeting edge to edge, without overlap: much faster). #}
+{% macro geo_from_hex_wkb(expression) %}{{ return(adapter.dispatch('geo_from_hex_wkb')(expression)) }}{% endmacro %}
+{% macro default__geo_from_hex_wkb(expression) %}st_geomfromhexwkb({{ expression }}){% endmacro %}
+
+{% macro geo_union_agg(expression) %}{{ return(adapter.dispatch('geo_union_agg')(expression)) }}{% endmacro %}
+{% macro default__geo_union_agg(expression) %}st_union_agg({{ expression }}){% endmacro %}
+
+{% macro geo_coverage_union_agg(expression) %}{{ return(adapter.dispatch('geo_coverage_union_agg')(expression)) }}{% endmacro %}
+{% macro default__geo_coverage_union_agg(expression) %}st_coverageunion_agg({{ expression }}){% endmacro %}
+
+{# (key, geometry) of every row of `relation` once its polygons (`geometry`, keyed by `key`)
+   are cleaned into a coverage (edges that should meet snapped together) and simplified as
+   one coverage (Douglas-Peucker at `tolerance`, boundary included), so neighbours keep a
+   common edge; rows whose polygon vanishes are left out. DuckDB: GEOS's coverage functions
+   keep the order of their list, and ST_Dump splits each multipolygon into its parts (path
+   [i, j]), put back together by i. The dump is unnested in the select list: unnested beside
+   the whole collection, DuckDB would copy the collection for each part. #}
+{% macro simplified_coverage(relation, key, geometry, tolerance) %}{{ return(adapter.dispatch('simplified_coverage')(relation, key, geometry, tolerance)) }}{% endmacro %}
+{% macro default__simplified_coverage(relation, key, geometry, tolerance) %}
+with coverage_ordered as (
+    select {{ key }} as coverage_key, {{ geometry }} as coverage_geometry, row_number() over (order by {{ key }}) as i
+    from {{ relation }}
+),
+
+coverage_cleaned_parts as (
+    select part.path[1] as i, part.geom
+    from (select unnest(st_dump(st_coverageclean(list(coverage_geometry order by i)))) as part from coverage_ordered)
+),
+
+coverage_cleaned as (
+    select o.i, coalesce(st_collect(list(c.geom) filter (where c.geom is not null)), st_geomfromtext('POLYGON EMPTY')) as geom
+    from coverage_ordered as o left join coverage_cleaned_parts as c using (i)
+    group by o.i
+),
+
+coverage_simplified_parts as (
+    select part.path[1] as i, part.geom
+    from (select unnest(st_dump(st_coveragesimplify(list(geom order by i), {{ tolerance }}, true))) as part from coverage_cleaned)
+    where not st_isempty(part.geom)
+)
+
+select o.coverage_key as {{ key }}, st_collect(list(p.geom)) as geometry
+from coverage_simplified_parts as p join coverage_ordered as o using (i)
+group by o.coverage_key
+{% endmacro %}

@@ -119,9 +119,9 @@ def svg_paths(con: duckdb.DuckDBPyConnection, level: str, frames: tuple[Frame, .
         return []
     return con.execute(
         f"""
-        select code, st_assvg(geometry, true, 0)
-        from ({projected_sql(level, frames)})
-        where not st_isempty(geometry)
+        select code, path
+        from (select code, st_assvg(geometry, true, 0) as path from ({projected_sql(level, frames)}))
+        where path <> ''
         order by code
         """
     ).fetchall()

@@ -1318,7 +1318,7 @@ def malformed_property(name: str, data) -> None:
 
 
 # Readers whose properties are tested beside their other tests, in tests/test_source_<reader>.py.
-OWN_PROPERTY_TESTS = ("anct_centres", "anct_littoral", "finess", "insee_appartenance", "insee_filosofi")
+OWN_PROPERTY_TESTS = ("anct_centres", "anct_littoral", "etalab_contours", "finess", "insee_appartenance", "insee_filosofi")
 
 
 def test_every_reader_has_a_case():

@@ -17,7 +17,7 @@ contours as (
     select
         'commune_locations', 2, vintage, commune_code,
         case when commune_type = 'COM' then 1 else 2 end,
-        st_geomfromhexewkb(contour_wkb_hex)
+        {{ geo_from_hex_ewkb('contour_wkb_hex') }}
     from {{ ref('stg_commune_locations__communes') }}
     where contour_wkb_hex is not null and commune_type in ('COM', 'COMD', 'COMA')
 ),
@@ -46,6 +46,6 @@ select
     any_value(contour_source) as contour_source,
     any_value(contour_vintage) as contour_vintage,
     count(*) as contour_count,
-    case when count(*) = 1 then any_value(contour) else st_union_agg(contour) end as contour
+    case when count(*) = 1 then any_value(contour) else {{ geo_union_agg('contour') }} end as contour
 from mapped
 group by commune_code

@@ -155,6 +155,8 @@ def xlsx_sheet_names(path: Path, where: str) -> list[str]:
         ) from None
     except NotImplementedError as exc:  # zipfile: a zip version or compression it cannot read
         raise ParseError(f"{where}: not an Excel .xlsx workbook, or a damaged one ({exc})") from None
+    except (zlib.error, EOFError) as exc:  # a member whose compressed bytes are damaged
+        raise ParseError(f"{where}: a damaged Excel workbook (xl/workbook.xml cannot be decompressed: {exc})") from None
     except KeyError:
         raise ParseError(f"{where}: a zip archive but not an Excel workbook (no xl/workbook.xml)") from None
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import tempfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def _gunzipped(path: Path, folder: Path, where: str) -> Path:
     try:
         with gzip.open(path, "rb") as source, open(plain, "wb") as target:
             shutil.copyfileobj(source, target, 1 << 20)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # not gzip, cut short, or damaged deflate data
         raise ParseError(f"{where}: not a readable gzip file ({exc}); is the file complete?") from None
     return plain
 

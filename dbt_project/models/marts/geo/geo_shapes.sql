@@ -14,34 +14,8 @@ with communes as (
     where g.zone in ('metro', 'drom')
 ),
 
-ordered as (
-    select commune_code, contour, row_number() over (order by commune_code) as i from communes
-),
-
--- ST_CoverageClean and ST_CoverageSimplify keep the order of their list; ST_Dump splits each
--- multipolygon into its parts (path [i, j]): the parts are put back together by i.
--- (unnest in the select list: unnested beside the whole collection, DuckDB would copy it per part)
-cleaned as (
-    select part.path[1] as i, part.geom
-    from (select unnest(st_dump(st_coverageclean(list(contour order by i)))) as part from ordered)
-),
-
-cleaned_whole as (
-    select o.i, coalesce(st_collect(list(c.geom) filter (where c.geom is not null)), st_geomfromtext('POLYGON EMPTY')) as geom
-    from ordered as o left join cleaned as c using (i)
-    group by o.i
-),
-
-parts as (
-    select part.path[1] as i, part.geom
-    from (select unnest(st_dump(st_coveragesimplify(list(geom order by i), {{ tolerance }}, true))) as part from cleaned_whole)
-    where not st_isempty(part.geom)
-),
-
 simplified as (
-    select o.commune_code, st_collect(list(p.geom)) as geometry
-    from parts as p join ordered as o using (i)
-    group by o.commune_code
+    {{ simplified_coverage('communes', 'commune_code', 'contour', tolerance) }}
 ),
 
 located as (
@@ -56,7 +30,7 @@ levels as (
     select
         '{{ level }}' as level,
         {{ key }} as code,
-        {% if level == 'commune' %}any_value(geometry){% else %}st_coverageunion_agg(geometry){% endif %} as geometry,
+        {% if level == 'commune' %}any_value(geometry){% else %}{{ geo_coverage_union_agg('geometry') }}{% endif %} as geometry,
         any_value(territory) as territory,
         count(*) as commune_count,
         any_value(contour_source) as contour_source,

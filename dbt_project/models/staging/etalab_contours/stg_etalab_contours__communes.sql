@@ -7,7 +7,7 @@ renamed as (
         _vintage as vintage,
         {{ normalise_commune_code('code') }} as commune_code,
         nom as commune_name,
-        st_geomfromhexwkb(contour_wkb_hex) as contour,
+        {{ geo_from_hex_wkb('contour_wkb_hex') }} as contour,
         _snapshot_sha256 as snapshot_sha256
     from source
 )

@@ -292,6 +292,18 @@
     return out;
   };
   A.sequential = k => A.ramp(SEQ_STOPS, k);
+  // Categories (density level, FRR, ZRR…): the Okabe-Ito colours, told apart with colour-blindness.
+  const CATEGORY_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442', '#000000'];
+  A.categoryClasses = cats => ({
+    breaks: [cats[0].rank - 0.5].concat(cats.map(c => c.rank + 0.5)),
+    colours: cats.map((_, i) => CATEGORY_COLOURS[i % CATEGORY_COLOURS.length]),
+    labels: cats.map(c => c.label),
+    centre: null,
+  });
+  A.categoryLabel = (ind, v) => {
+    const c = (ind.categories || []).find(x => x.rank === v);
+    return c ? c.label : null;
+  };
   A.tierColours = k => A.ramp(TIER_STOPS, Math.max(k, 2)).slice(0, k);
   A.fade = function (hex, amount = 0.72) {
     const c = hexToRgb(hex);
@@ -1058,7 +1070,10 @@
         if (r && isNum(r[1])) { vals[i] = r[1]; present[i] = 1; list.push(r[1]); }
       }
       const k = Number(sel.k.value) || 5;
-      const classes = A.makeClasses(list, { k, method: sel.method.value, diverging: sel.palette.value === 'diverging', centre: fv });
+      const cats = ind.categories && ind.categories.length ? ind.categories : null;
+      for (const s of [sel.method, sel.k, sel.palette]) s.disabled = !!cats;
+      const classes = cats ? A.categoryClasses(cats)
+        : A.makeClasses(list, { k, method: sel.method.value, diverging: sel.palette.value === 'diverging', centre: fv });
       const nc = classes.colours.length;
       const classOf = new Int32Array(n);
       const counts = new Array(nc).fill(0);
@@ -1091,7 +1106,7 @@
           if (centre != null && c > 0 && b[c] === centre) {
             ul.appendChild(el('li', { class: 'legend-centre' }, 'France : ' + A.fmtUnit(centre, ind.unit)));
           }
-          const txt = lo === hi ? lo : (c === 0 ? 'de ' : 'plus de ') + lo + ' à ' + hi;
+          const txt = classes.labels ? classes.labels[c] : lo === hi ? lo : (c === 0 ? 'de ' : 'plus de ') + lo + ' à ' + hi;
           ul.appendChild(el('li', { dataset: { class: String(c) } },
             el('span', { class: 'swatch', style: 'background:' + col }),
             el('span', { class: 'range' }, txt),
@@ -1104,7 +1119,7 @@
         el('span', { class: 'count' }, A.fmt(missing))));
       legend.appendChild(ul);
       legend.appendChild(el('div', { class: 'legend-note' },
-        (sel.method.value === 'jenks' ? 'Seuils naturels (Jenks)' : 'Quantiles') + ' · ' + (b.length - 1 > 0 ? b.length - 1 : 0) +
+        (classes.labels ? 'Catégories' : sel.method.value === 'jenks' ? 'Seuils naturels (Jenks)' : 'Quantiles') + ' · ' + (b.length - 1 > 0 ? b.length - 1 : 0) +
         ' classes' + (classes.centre != null ? ' · centrée sur la France' : '') +
         (b.length >= 2 && b.length - 1 < Number(sel.k.value) ? ' (moins de valeurs distinctes que de classes demandées)' : '')));
       if (fv !== null && classes.centre == null) legend.appendChild(el('div', { class: 'legend-france' }, 'France : ' + A.fmtUnit(fv, ind.unit)));
@@ -1132,7 +1147,8 @@
       A.tooltip.show(e, [
         el('div', { class: 'tt-name' }, cur.names[code] || code),
         el('div', { class: 'tt-code' }, A.levelOne(cur.level) + ' · ' + code),
-        el('div', { class: 'tt-value' + (isNum(v) ? '' : ' nodata') }, A.fmtUnit(v, cur.ind.unit)),
+        el('div', { class: 'tt-value' + (isNum(v) ? '' : ' nodata') },
+          A.categoryLabel(cur.ind, v) ? A.categoryLabel(cur.ind, v) + ' (' + A.fmt(v) + ')' : A.fmtUnit(v, cur.ind.unit)),
         el('div', null, 'Millésime : ' + (cur.vintage || '—')),
         el('div', null, 'Couverture : ' + A.fmtPct(cov)),
       ]);
@@ -1561,7 +1577,9 @@
               tr.appendChild(el('th', { scope: 'row', rowspan: String(rows.length), class: 'ind-label', title: ind.definition || null },
                 el('span', null, ind.label), spark));
             }
-            tr.appendChild(el('td', { class: 'num value' + (isNum(value) ? '' : ' nodata') }, A.fmtUnit(value, ind.unit)));
+            const category = A.categoryLabel(ind, value);
+            tr.appendChild(el('td', { class: 'num value' + (isNum(value) ? '' : ' nodata') },
+              A.fmtUnit(value, ind.unit) + (category ? ' (' + category + ')' : '')));
             tr.appendChild(el('td', { class: 'vintage' }, String(vintage),
               isNum(cov) && cov < 1 ? el('span', { class: 'cov' }, 'couverture ' + A.fmtPct(cov)) : null));
             tr.appendChild(el('td', { class: 'rank' }, isNum(rank)
