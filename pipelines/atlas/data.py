@@ -12,7 +12,7 @@ fetch JSON), under data/:
 * portraits/<level>/<bucket>.js — per area: every indicator value with its rank in the
   area's département (communes), région (départements) or France (other levels), the
   département, région and France values, and for communes the median of the communes of the
-  same density level; the programmes it is eligible for. A commune's bucket is its
+  same density level (no rank and no median for a category); the programmes it is eligible for. A commune's bucket is its
   département (first 2 characters of the code, 3 for the DROM), any other area's the last
   character of its code.
 
@@ -292,19 +292,23 @@ def write_portraits(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[s
         create or replace temp table atlas_portrait_values as
         with v as (
             select v.*, a.departement, a.region, a.density_class, a.rank_scope, a.bucket,
-                   case a.rank_scope when 'departement' then a.departement when 'region' then a.region else 'FR' end as scope_code
+                   case a.rank_scope when 'departement' then a.departement when 'region' then a.region else 'FR' end as scope_code,
+                   c.formula = 'category' as categorical
             from atlas_values as v join atlas_areas as a using (level, code)
+            join indicators.catalogue as c using (indicator_id)
             where v.level in ({in_levels})
         ),
+        -- a category (density level, FRR class…) has no rank and no median: its value is a label's rank
         ranked as (
-            select *,
-                   case when value is not null then rank() over (partition by indicator_id, level, vintage, scope_code, value is null order by value desc) end as rank,
-                   count(value) over (partition by indicator_id, level, vintage, scope_code) as scope_count
+            select v.*,
+                   case when v.value is not null and not v.categorical
+                        then rank() over (partition by v.indicator_id, v.level, v.vintage, v.scope_code, v.value is null order by v.value desc) end as rank,
+                   case when not v.categorical then count(v.value) over (partition by v.indicator_id, v.level, v.vintage, v.scope_code) end as scope_count
             from v
         ),
         medians as (
             select indicator_id, vintage, density_class, median(value) as density_median
-            from v where level = 'commune' and density_class is not null group by all
+            from v where level = 'commune' and density_class is not null and not categorical group by all
         )
         select r.*, dep.value as departement_value, reg.value as region_value, fr.value as france_value,
                case when r.level = 'commune' then m.density_median end as density_median
