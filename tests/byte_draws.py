@@ -23,3 +23,11 @@ def positions(data, blob: bytes, *, max_size: int, label: str = "positions") -> 
     """Byte positions inside the blob, drawn as shares of its length."""
     shares = data.draw(st.lists(PER_MILLE, min_size=1, max_size=max_size), label=label)
     return [len(blob) * share // 1000 for share in shares]
+
+
+def overwritten(data, blob: bytes, *, max_size: int) -> bytes:
+    """The blob with a few bytes, at drawn positions, replaced by drawn values."""
+    broken = bytearray(blob)
+    for position in positions(data, blob, max_size=max_size):
+        broken[position] = data.draw(st.integers(0, 255))
+    return bytes(broken)

@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from byte_draws import cut_short, positions
+from byte_draws import cut_short, overwritten
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.sample import finess as sample
@@ -438,10 +438,7 @@ def test_broken_stocks_give_their_values_or_a_refusal_naming_the_file(tmp_path, 
     elif how == "truncated":
         broken = cut_short(data, original)
     elif how == "overwritten":
-        broken = bytearray(original)
-        for position in positions(data, original, max_size=6):
-            broken[position] = data.draw(st.integers(0, 255))
-        broken = bytes(broken)
+        broken = overwritten(data, original, max_size=6)
     elif how in ("latin-1", "utf-16"):
         broken = original.decode("utf-8").encode(how)
     else:

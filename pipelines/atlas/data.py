@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.atlas.projection import Layout, svg_paths
-from pipelines.sources.catalogue import get_source
+from pipelines.sources.catalogue import CatalogueError, get_source
 from pipelines.warehouse.levels import area_names_sql
 
 # The order levels are offered in; 'france' has no shape.
@@ -147,7 +147,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str]) 
             try:
                 spec = get_source(source)
                 sources[source] = {"title": spec.title, "licence": spec.licence, "snapshots": []}
-            except Exception:  # a source no longer in the catalogue still has its snapshots listed
+            except CatalogueError:  # a source no longer in the catalogue still has its snapshots listed
                 sources[source] = {"title": source, "licence": None, "snapshots": []}
         sources[source]["snapshots"].append(
             {"vintage": vintage, "file": file_name, "sha256": sha256, "fetched_at": fetched_at, "url": url}

@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.atlas.data import LEVEL_LABELS, values_relation
 from pipelines.atlas.projection import layout, projected_sql
-from pipelines.sources.catalogue import get_source
+from pipelines.sources.catalogue import CatalogueError, get_source
 
 CLASSES = 5
 NO_DATA = "Pas de donnée"
@@ -148,7 +148,7 @@ def _source_line(source_ids: list[str], source_vintages: str | None, build_id: s
     for source in source_ids:
         try:
             names.append(get_source(source).attribution or source)
-        except Exception:  # noqa: BLE001 - a source gone from the catalogue is still named
+        except CatalogueError:  # a source gone from the catalogue is still named
             names.append(source)
     vintages = f" ({source_vintages})" if source_vintages else ""
     return f"Sources : {'; '.join(names)}{vintages}. territoires, build {build_id}."

@@ -47,7 +47,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from byte_draws import cut_short, positions
+from byte_draws import cut_short, overwritten
 from openpyxl import Workbook
 
 from pipelines.quality import COMMUNE_CODE_REGEX
@@ -1235,10 +1235,7 @@ def break_bytes(name: str, case: Case, table: Table, folder: Path, data) -> None
     elif how == "truncated":
         broken = cut_short(data, original)
     elif how == "overwritten":
-        broken = bytearray(original)
-        for position in positions(data, original, max_size=8):
-            broken[position] = data.draw(st.integers(0, 255))
-        broken = bytes(broken)
+        broken = overwritten(data, original, max_size=8)
     elif how == "json":
         broken = junk_json(original, data)
     else:
