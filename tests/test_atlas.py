@@ -178,6 +178,25 @@ def test_an_atlas_is_refused_without_a_warehouse_and_replaces_the_previous_whole
     assert [p.name for p in tmp_path.iterdir()] == ["atlas"]  # no partial folder left
 
 
+def test_without_any_polygon_the_atlas_still_has_every_portrait(sample_build, tmp_path):
+    """A build before any contour source was loaded: no map, but names, values and portraits."""
+    import shutil
+
+    home, _ = sample_build
+    warehouse = tmp_path / "home" / "warehouse.duckdb"  # the published name: the warehouse's views refer to it
+    warehouse.parent.mkdir()
+    shutil.copyfile(home.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("load spatial")
+        con.execute("delete from geo.shapes")
+    report = write_atlas(warehouse, tmp_path / "atlas")
+    meta = received(tmp_path / "atlas" / "data" / "meta.js")
+    assert report.shape_bytes == {} and not (tmp_path / "atlas" / "data" / "shapes").exists()
+    assert {lv["id"]: lv["shapes"] for lv in meta["levels"]}["commune"] is False
+    assert [lv["id"] for lv in meta["levels"]][:4] == ["region", "departement", "epci", "commune"]
+    assert received(tmp_path / "atlas" / "data" / "portraits" / "commune" / "71.js")["units"]
+
+
 # ---------------------------------------------------------------------------- territoires map
 
 

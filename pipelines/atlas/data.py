@@ -69,8 +69,14 @@ def write_script(folder: Path, key: str, payload_json: str) -> Path:
 
 
 def shape_levels(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The levels geo.shapes has polygons of (none before any contour source is loaded)."""
     have = {row[0] for row in con.execute("select distinct level from geo.shapes").fetchall()}
     return [level for level in LEVEL_ORDER if level in have]
+
+
+def area_levels(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The levels that have areas (an INSEE zoning whose table was never loaded has none)."""
+    return [level for level in LEVEL_ORDER if con.execute(f"select count(*) from ({area_names_sql(level)})").fetchone()[0]]
 
 
 def area_parents_sql() -> str:
@@ -89,12 +95,12 @@ def area_parents_sql() -> str:
     return " union all ".join(parts)
 
 
-def write_meta(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str]) -> dict:
+def write_meta(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str], with_shapes: list[str]) -> dict:
     about = con.execute(
         "select build_id, strftime(built_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ'), sample_data, notice, "
         "geography_vintage, package_version from meta.about"
     ).fetchone()
-    counts = dict(con.execute("select level, count(*) from geo.shapes group by level").fetchall())
+    counts = {level: con.execute(f"select count(*) from ({area_names_sql(level)})").fetchone()[0] for level in levels}
     indicators = []
     for row in con.execute(
         """
@@ -157,7 +163,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str]) 
         "geography_vintage": about[4], "package_version": about[5],
         "levels": [
             {"id": lv, "label": LEVEL_LABELS[lv][0], "label_one": LEVEL_LABELS[lv][1], "count": counts.get(lv, 0),
-             "shapes": True, "portraits": lv in PORTRAIT_LEVELS}
+             "shapes": lv in with_shapes, "portraits": lv in PORTRAIT_LEVELS}
             for lv in levels
         ],
         "indicators": indicators, "programmes": programmes, "regions": regions, "departements": departements,

@@ -78,10 +78,10 @@ def write_atlas(warehouse: Path, out: Path) -> AtlasReport:
 
 
 def _write(con: duckdb.DuckDBPyConnection, folder: Path) -> AtlasReport:
-    levels = data.shape_levels(con)
+    levels, with_shapes = data.area_levels(con), data.shape_levels(con)
     frames = layout(con)
-    meta = data.write_meta(con, folder, levels)
-    shape_bytes = data.write_shapes(con, folder, levels, frames)
+    meta = data.write_meta(con, folder, levels, with_shapes)
+    shape_bytes = data.write_shapes(con, folder, with_shapes, frames)
     data.write_names(con, folder, levels)
     indicators = data.write_values(con, folder, levels)
     programmes = data.write_programmes(con, folder)
