@@ -31,3 +31,20 @@ def overwritten(data, blob: bytes, *, max_size: int) -> bytes:
     for position in positions(data, blob, max_size=max_size):
         broken[position] = data.draw(st.integers(0, 255))
     return bytes(broken)
+
+
+BYTE_FAULTS = ("empty", "random", "truncated", "overwritten")
+
+
+def byte_fault(data, blob: bytes, how: str) -> bytes:
+    """The blob broken one of the BYTE_FAULTS ways: emptied, replaced by random bytes, cut short,
+    or a few bytes overwritten."""
+    if how == "empty":
+        return b""
+    if how == "random":
+        return data.draw(st.binary(min_size=1, max_size=300), label="bytes")
+    if how == "truncated":
+        return cut_short(data, blob)
+    if how == "overwritten":
+        return overwritten(data, blob, max_size=6)
+    raise ValueError(f"not a byte fault: {how}")

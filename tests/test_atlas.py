@@ -6,6 +6,7 @@ The pages themselves are tested in a real browser in test_atlas_browser.py.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,10 @@ from pipelines.atlas.site import atlas_build_id, write_atlas
 
 TERRITOIRES = str(Path(sys.executable).with_name("territoires"))
 PAGES = ("index.html", "indicator.html", "programme.html", "portrait.html", "assets/atlas.js", "assets/atlas.css")
+
+
+def _env(home) -> dict:
+    return {**os.environ, "TERRITOIRES_HOME": str(home.root)}
 
 
 def received(path) -> dict:
@@ -123,17 +128,22 @@ def test_values_and_portraits_carry_the_warehouse_values_and_absent_ones_as_null
     population = next(r for r in portrait[code]["values"] if r[0] == "population" and r[1] == "2026")
     communes_71 = rows(home.warehouse, "select count(*) from geo.commune where departement_code = '71'")[0][0]
     assert portrait[code]["rank_scope"] == "departement" and population[5] == communes_71 and 1 <= population[4] <= communes_71
-    assert any(r[2] is None for unit in portrait.values() for r in unit["values"]) or any(
-        value is None for _, value, _ in values
-    ), "the sample has absent values: they must be written as null"
+    # an absent value (INSEE keeps some poverty rates secret) is written as null, not 0 nor left out
+    absent, vintage = rows(
+        home.warehouse,
+        "select code, vintage from indicators.long where level = 'commune' and indicator_id = 'poverty_rate' "
+        "and value is null and code like '71%' order by code limit 1",
+    )[0]
+    row = next(r for r in portrait[absent]["values"] if r[0] == "poverty_rate" and r[1] == vintage)
+    assert row[2] is None and row[4] is None  # no value, no rank
 
 
-def test_the_atlas_command_writes_elsewhere_and_serves_on_localhost(sample_build, tmp_path, monkeypatch):
+def test_the_atlas_command_writes_elsewhere_and_serves_on_localhost(sample_build, tmp_path):
     home, _ = sample_build
     out = tmp_path / "atlas"
     written = subprocess.run(
         [TERRITOIRES, "atlas", "--out", str(out)],
-        env={**_env(home)}, capture_output=True, text=True, timeout=120,
+        env=_env(home), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert written.returncode == 0, written.stderr
     assert f"{out / 'index.html'}" in written.stdout and "sample data" in written.stdout
@@ -155,12 +165,6 @@ def test_the_atlas_command_writes_elsewhere_and_serves_on_localhost(sample_build
     finally:
         server.terminate()
         server.wait(10)
-
-
-def _env(home) -> dict:
-    import os
-
-    return {**os.environ, "TERRITOIRES_HOME": str(home.root)}
 
 
 def test_an_atlas_is_refused_without_a_warehouse_and_replaces_the_previous_whole(sample_build, tmp_path):

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from byte_draws import cut_short
+from byte_draws import BYTE_FAULTS, byte_fault
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.sample import anct_centres as sample
@@ -378,12 +378,8 @@ def test_broken_lists_give_their_values_or_a_clear_refusal():
             else:
                 path = write_layout(layout, rows, Path(tmp))
                 original = path.read_bytes()
-                if how == "empty":
-                    broken = b""
-                elif how == "random":
-                    broken = data.draw(st.binary(min_size=1, max_size=300))
-                elif how == "truncated":
-                    broken = cut_short(data, original)
+                if how in BYTE_FAULTS:
+                    broken = byte_fault(data, original, how)
                 else:
                     broken = original.decode("utf-8").encode(how, errors="replace")
                 path.write_bytes(broken)

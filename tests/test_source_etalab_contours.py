@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from byte_draws import cut_short, overwritten
+from byte_draws import BYTE_FAULTS, byte_fault, cut_short
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from source_checks import assert_refused_and_nothing_lost, load_from_folder
@@ -151,15 +151,9 @@ def test_broken_files_give_their_features_or_a_refusal_naming_the_file():
             path = Path(tmp) / FILE_NAME
             write_collection(path, [feature(code, polygon, nom=name) for code, name, polygon in features])
             original = path.read_bytes()
-            how = data.draw(st.sampled_from(["empty", "random", "truncated", "overwritten", "inner-truncated", "inner-junk"]))
-            if how == "empty":
-                broken = b""
-            elif how == "random":
-                broken = data.draw(st.binary(min_size=1, max_size=300))
-            elif how == "truncated":
-                broken = cut_short(data, original)
-            elif how == "overwritten":
-                broken = overwritten(data, original, max_size=6)
+            how = data.draw(st.sampled_from([*BYTE_FAULTS, "inner-truncated", "inner-junk"]))
+            if how in BYTE_FAULTS:
+                broken = byte_fault(data, original, how)
             else:
                 text = gzip.decompress(original)
                 inner = cut_short(data, text) if how == "inner-truncated" else text.replace(b'"Polygon"', b'"Polygone"', 1)

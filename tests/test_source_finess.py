@@ -23,7 +23,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from byte_draws import cut_short, overwritten
+from byte_draws import BYTE_FAULTS, byte_fault
 from source_checks import assert_refused_and_nothing_lost, dbt_build, load_from_folder
 
 from pipelines.sample import finess as sample
@@ -433,12 +433,8 @@ def test_well_formed_stocks_read_back_as_written(tmp_path, rows, encoding, newli
 def test_broken_stocks_give_their_values_or_a_refusal_naming_the_file(tmp_path, rows, data):
     original = stock_bytes(rows, "utf-8", "\n")
     how = data.draw(st.sampled_from(["random", "truncated", "overwritten", "latin-1", "utf-16", "dropped", "renamed"]))
-    if how == "random":
-        broken = data.draw(st.binary(min_size=1, max_size=300))
-    elif how == "truncated":
-        broken = cut_short(data, original)
-    elif how == "overwritten":
-        broken = overwritten(data, original, max_size=6)
+    if how in BYTE_FAULTS:
+        broken = byte_fault(data, original, how)
     elif how in ("latin-1", "utf-16"):
         broken = original.decode("utf-8").encode(how)
     else:

@@ -95,6 +95,13 @@ def area_parents_sql() -> str:
     return " union all ".join(parts)
 
 
+def prepare(con: duckdb.DuckDBPyConnection, levels: list[str]) -> None:
+    """The temporary tables the data files are written from, made once: atlas_values (one
+    value per area, indicator and vintage) and atlas_parents (each area's département and région)."""
+    con.execute(f"create or replace temp table atlas_values as {values_relation(levels)}")
+    con.execute(f"create or replace temp table atlas_parents as {area_parents_sql()}")
+
+
 def write_meta(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str], with_shapes: list[str]) -> dict:
     about = con.execute(
         "select build_id, strftime(built_at at time zone 'UTC', '%Y-%m-%dT%H:%M:%SZ'), sample_data, notice, "
@@ -198,7 +205,7 @@ def write_names(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str])
                 'parents': coalesce(map_from_entries(list((n.code, [p.departement, p.region]) order by n.code)), map())
             }})
             from ({area_names_sql(level)}) as n
-            left join ({area_parents_sql()}) as p on p.level = '{level}' and p.code = n.code
+            left join atlas_parents as p on p.level = '{level}' and p.code = n.code
             where n.code is not null
             """
         ).fetchone()
@@ -221,9 +228,8 @@ def _json_number(column: str) -> str:
     return f"coalesce(cast({column} as varchar), 'null')"
 
 
-def write_values(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[str]) -> int:
-    """values/<indicator>.js for every indicator; returns the number of files."""
-    con.execute(f"create or replace temp table atlas_values as {values_relation(levels)}")
+def write_values(con: duckdb.DuckDBPyConnection, folder: Path) -> int:
+    """values/<indicator>.js for every indicator (from atlas_values, see prepare); returns the number of files."""
     rows = con.execute(
         f"""
         with cells as (
@@ -285,7 +291,7 @@ def write_portraits(con: duckdb.DuckDBPyConnection, folder: Path, levels: list[s
                case when n.level = 'commune' then (case when n.code like '97%' then left(n.code, 3) else left(n.code, 2) end)
                     else right(n.code, 1) end as bucket
         from ({" union all ".join(f"select '{lv}' as level, code, name from ({area_names_sql(lv)})" for lv in levels)}) as n
-        left join ({area_parents_sql()}) as p using (level, code)
+        left join atlas_parents as p using (level, code)
         left join (select code, value from indicators.long
                    where indicator_id = 'density_level' and level = 'commune'
                    qualify row_number() over (partition by code order by vintage desc) = 1) as d

@@ -58,8 +58,8 @@ def draw_map(warehouse: Path, request: MapRequest, out: Path) -> MapReport:
         con.execute("load spatial")
         spec = _indicator(con, request)
         vintage = _vintage(con, request, spec)
-        area_filter, area_label = _area(con, request)
-        frames = layout(con, _commune_filter(request))
+        area_filter, communes, area_label = _area(con, request)
+        frames = layout(con, communes)
         if not frames.frames:
             raise MapError("geo.shapes has no commune polygon: load etalab_contours (or commune_locations with contours) and rebuild")
         rows = con.execute(
@@ -119,28 +119,24 @@ def _vintage(con: duckdb.DuckDBPyConnection, request: MapRequest, spec: dict) ->
     return request.vintage
 
 
-def _area(con: duckdb.DuckDBPyConnection, request: MapRequest) -> tuple[str, str]:
-    """(SQL condition on geo.shapes' code for the level's areas in the chosen area, the area's name)."""
+def _area(con: duckdb.DuckDBPyConnection, request: MapRequest) -> tuple[str, str, str]:
+    """SQL conditions on geo.shapes' code for the level's areas and for the communes in the
+    chosen région or département (whose frame the map is drawn in), and the area's name."""
     if request.region and request.departement:
         raise MapError("give --region or --departement, not both")
     if not (request.region or request.departement):
-        return "true", "France"
+        return "true", "true", "France"
     kind, code = ("region", request.region) if request.region else ("departement", request.departement)
     name = con.execute(f"select {kind}_name from geo.{kind} where {kind}_code = ?", [code]).fetchone()
     if name is None:
         known = [r[0] for r in con.execute(f"select {kind}_code from geo.{kind} order by 1").fetchall()]
         raise MapError(f"unknown {kind} '{code}'; known: {', '.join(known)}")
+    # the code was found in geo.<kind> through a bound parameter: it is one of its codes
+    def within(key: str) -> str:
+        return f"s.code in (select {key} from geo.commune where {kind}_code = '{code}')"
+
     key = "commune_code" if request.level == "commune" else f"{request.level}_code"
-    condition = f"s.code in (select {key} from geo.commune where {kind}_code = '{code}')"
-    return condition, f"{name[0]} ({code})"
-
-
-def _commune_filter(request: MapRequest) -> str:
-    if request.region:
-        return f"s.code in (select commune_code from geo.commune where region_code = '{request.region}')"
-    if request.departement:
-        return f"s.code in (select commune_code from geo.commune where departement_code = '{request.departement}')"
-    return "true"
+    return within(key), within("commune_code"), f"{name[0]} ({code})"
 
 
 def _source_line(source_ids: list[str], source_vintages: str | None, build_id: str) -> str:

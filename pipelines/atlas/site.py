@@ -80,10 +80,11 @@ def write_atlas(warehouse: Path, out: Path) -> AtlasReport:
 def _write(con: duckdb.DuckDBPyConnection, folder: Path) -> AtlasReport:
     levels, with_shapes = data.area_levels(con), data.shape_levels(con)
     frames = layout(con)
+    data.prepare(con, levels)
     meta = data.write_meta(con, folder, levels, with_shapes)
     shape_bytes = data.write_shapes(con, folder, with_shapes, frames)
     data.write_names(con, folder, levels)
-    indicators = data.write_values(con, folder, levels)
+    indicators = data.write_values(con, folder)
     programmes = data.write_programmes(con, folder)
     portraits = data.write_portraits(con, folder, levels)
     return AtlasReport(

@@ -47,7 +47,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from byte_draws import cut_short, overwritten
+from byte_draws import BYTE_FAULTS, byte_fault
 from openpyxl import Workbook
 
 from pipelines.quality import COMMUNE_CODE_REGEX
@@ -1224,18 +1224,12 @@ def break_bytes(name: str, case: Case, table: Table, folder: Path, data) -> None
     built = case.write(table, folder)
     target = data.draw(st.sampled_from(sorted(built.targets)), label="target")
     nature, original = built.targets[target], target.read_bytes()
-    options = ["empty", "random", "truncated", "overwritten"]
+    options = list(BYTE_FAULTS)
     options += ["latin-1", "utf-16"] if nature in ("text", "json") else []
     options += ["json"] * 4 if nature == "json" else []  # values of the wrong type: the likeliest JSON fault
     how = data.draw(st.sampled_from(options), label="breakage")
-    if how == "empty":
-        broken = b""
-    elif how == "random":
-        broken = data.draw(st.binary(min_size=1, max_size=400), label="bytes")
-    elif how == "truncated":
-        broken = cut_short(data, original)
-    elif how == "overwritten":
-        broken = overwritten(data, original, max_size=8)
+    if how in BYTE_FAULTS:
+        broken = byte_fault(data, original, how)
     elif how == "json":
         broken = junk_json(original, data)
     else:
